@@ -1,0 +1,115 @@
+"""Where requests go and what they authenticate with.
+
+Pure functions over explicit arguments and an environment mapping, so they
+are tested without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from attrs import field, frozen
+from yarl import URL
+
+__all__ = ["SITES", "Credentials", "resolve_base_url", "resolve_credentials"]
+
+#: The Datadog sites of the reference pages' table, mapped to their API hosts.
+SITES: Mapping[str, str] = {
+    "datadoghq.com": "https://api.datadoghq.com",
+    "us3.datadoghq.com": "https://api.us3.datadoghq.com",
+    "us5.datadoghq.com": "https://api.us5.datadoghq.com",
+    "datadoghq.eu": "https://api.datadoghq.eu",
+    "ap1.datadoghq.com": "https://api.ap1.datadoghq.com",
+    "ap2.datadoghq.com": "https://api.ap2.datadoghq.com",
+    "ddog-gov.com": "https://api.ddog-gov.com",
+    "us2.ddog-gov.com": "https://api.us2.ddog-gov.com",
+}
+# The reference table names the sites by their app host; accept those spellings too.
+_SITE_ALIASES = {
+    "app.datadoghq.com": "datadoghq.com",
+    "app.datadoghq.eu": "datadoghq.eu",
+    "app.ddog-gov.com": "ddog-gov.com",
+}
+
+
+def _redacted(value: str) -> str:
+    return "<redacted>" if value else "<unset>"
+
+
+@frozen
+class Credentials:
+    """API and application keys, or an OAuth access token.
+
+    Never shown: ``repr`` and ``str`` redact every value.
+    """
+
+    api_key: str = field(default="", repr=_redacted)
+    app_key: str = field(default="", repr=_redacted)
+    access_token: str = field(default="", repr=_redacted)
+
+    def headers(self) -> dict[str, str]:
+        """The authentication headers of every request."""
+        if self.access_token:
+            return {"Authorization": f"Bearer {self.access_token}"}
+        return {"DD-API-KEY": self.api_key, "DD-APPLICATION-KEY": self.app_key}
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values, for redaction checks."""
+        return tuple(v for v in (self.api_key, self.app_key, self.access_token) if v)
+
+
+def _check_header_value(name: str, value: str) -> None:
+    # A newline in a key would split the header; reject it without echoing it.
+    if any(ch in value for ch in "\r\n\0") or value != value.strip():
+        raise ValueError(f"{name} contains whitespace or control characters")
+
+
+def resolve_credentials(
+    api_key: str | None,
+    app_key: str | None,
+    access_token: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Credentials:
+    """Keys from the arguments, else ``DD_API_KEY`` and ``DD_APP_KEY`` (or
+    ``DD_APPLICATION_KEY``); an ``access_token`` (OAuth, scopes ``cases_read``
+    / ``cases_write``) replaces both.  Raises :class:`ValueError` naming the
+    variables when neither is given."""
+    env = os.environ if environ is None else environ
+    if access_token:
+        _check_header_value("access_token", access_token)
+        return Credentials(access_token=access_token)
+    api = api_key if api_key is not None else env.get("DD_API_KEY", "")
+    app = app_key if app_key is not None else env.get("DD_APP_KEY") or env.get("DD_APPLICATION_KEY", "")
+    missing = [
+        name
+        for name, value in (("api_key (DD_API_KEY)", api), ("app_key (DD_APP_KEY or DD_APPLICATION_KEY)", app))
+        if not value
+    ]
+    if missing:
+        raise ValueError(
+            f"missing credentials: {' and '.join(missing)}; pass them to CasesClient or set the environment"
+            " variables (or pass access_token= for an OAuth app)"
+        )
+    _check_header_value("api_key", api)
+    _check_header_value("app_key", app)
+    return Credentials(api_key=api, app_key=app)
+
+
+def resolve_base_url(site: str | None, base_url: str | None, environ: Mapping[str, str] | None = None) -> URL:
+    """The API origin: ``base_url`` if given, else the host of ``site``
+    (default ``DD_SITE``, then ``datadoghq.com``).  Raises :class:`ValueError`
+    for an unknown site (listing the valid ones) or a malformed ``base_url``."""
+    if base_url is not None:
+        url = URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+        if url.query_string or url.fragment or url.user or url.password:
+            raise ValueError("base_url must not carry a query, a fragment or user info")
+        return url.with_path(url.path.rstrip("/"))
+    env = os.environ if environ is None else environ
+    name = (site or env.get("DD_SITE") or "datadoghq.com").strip().lower()
+    name = _SITE_ALIASES.get(name, name)
+    if name not in SITES:
+        raise ValueError(f"unknown Datadog site {name!r}; valid sites: {', '.join(SITES)}")
+    return URL(SITES[name])

@@ -1,0 +1,140 @@
+"""The exceptions aiocases raises for what the API or the network does.
+
+Every failure of a request is a :class:`CasesError`; invalid arguments raise
+:class:`ValueError` before anything is sent.  Messages name the request
+(method and path) and what came back, never a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "CasesError",
+    "DecodeError",
+    "Forbidden",
+    "NotFound",
+    "RateLimited",
+    "ServerError",
+    "Timeout",
+    "TransportError",
+    "Unauthorized",
+]
+
+
+class CasesError(Exception):
+    """Root of everything aiocases raises for a request that did not succeed.
+
+    ``method`` and ``path`` name the request (path only: no host, no query
+    credentials exist in this API, and headers are never included).
+    """
+
+    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+
+    def __str__(self) -> str:
+        if self.method:
+            return f"{self.method} {self.path}: {self.message}"
+        return self.message
+
+
+class ApiError(CasesError):
+    """The API answered with an error status.
+
+    ``errors`` holds the JSON:API error objects rendered to strings (their
+    ``title``/``detail``), or the plain strings the reference pages document.
+    ``headers`` are the response headers (a copy), ``body`` the raw body.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        errors: list[str],
+        *,
+        method: str = "",
+        path: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        summary = "; ".join(errors) if errors else "(no error detail in the body)"
+        super().__init__(f"HTTP {status}: {summary}", method=method, path=path)
+        self.status = status
+        self.errors = errors
+        self.headers: Mapping[str, str] = dict(headers or {})
+        self.body = body
+
+
+class BadRequest(ApiError):
+    """400: the API rejected the request's parameters."""
+
+
+class Unauthorized(ApiError):
+    """401: the credentials were missing or not accepted."""
+
+
+class Forbidden(ApiError):
+    """403: the credentials lack access (or, as Datadog answers, are invalid)."""
+
+
+class NotFound(ApiError):
+    """404: no such case (or watcher)."""
+
+
+class RateLimited(ApiError):
+    """429: over a rate limit; ``retry_after`` is the wait in seconds the server
+    asked for (``X-RateLimit-Reset``), or ``None`` when it gave none."""
+
+    def __init__(
+        self,
+        status: int,
+        errors: list[str],
+        *,
+        retry_after: float | None = None,
+        method: str = "",
+        path: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        super().__init__(status, errors, method=method, path=path, headers=headers, body=body)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """5xx: the API failed; retried before it reaches the caller."""
+
+
+class TransportError(CasesError):
+    """The request did not complete: connection refused or reset, body cut
+    short, a timeout (see :class:`Timeout`), or a redirect, which is never
+    followed (``retryable`` is false for that one)."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", retryable: bool = True) -> None:
+        super().__init__(message, method=method, path=path)
+        self.retryable = retryable
+
+
+class Timeout(TransportError, asyncio.TimeoutError):
+    """The request timed out; also an :class:`asyncio.TimeoutError` so
+    ``except TimeoutError`` in the caller's code keeps working."""
+
+
+class DecodeError(CasesError):
+    """The response body could not be decoded into the documented shape.
+
+    ``field`` names the offending field (``data[3].attributes.created_at``)
+    when the body was JSON of the wrong shape; ``transient`` is true when the
+    body was not JSON at all (typically a body cut short), which is retried.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, transient: bool = False, method: str = "", path: str = ""
+    ) -> None:
+        super().__init__(message, method=method, path=path)
+        self.field = field
+        self.transient = transient

@@ -1,0 +1,388 @@
+"""The rate-limit-aware gate every request of a client passes.
+
+Datadog describes its limits in response headers (see ``shared/api/README.md``):
+``X-RateLimit-Limit`` requests per ``X-RateLimit-Period`` seconds, windows
+calendar aligned, ``X-RateLimit-Remaining`` left in this window,
+``X-RateLimit-Reset`` seconds until it resets, and ``X-RateLimit-Name``, the
+endpoint group the limit applies to.  The gate
+
+* keeps at most ``max_concurrency`` requests in flight (fewer after 429s:
+  :class:`ConcurrencyLimit`);
+* counts its own sends against each group's budget and holds new requests
+  until the window resets once the budget is spent, instead of sending them
+  to be refused (:class:`Bucket`);
+* on a 429 holds every request of that group for the wait the server gave,
+  and releases them with jitter and under the reduced concurrency limit, so
+  the end of the wait is no thundering herd.
+
+The bookkeeping (:class:`RateLimitInfo`, :class:`Bucket`,
+:class:`ConcurrencyLimit`) is pure and driven by an explicit clock; only
+:class:`Gate` awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+
+from attrs import define, field, frozen
+
+__all__ = ["Bucket", "ConcurrencyLimit", "Gate", "RateLimitInfo", "Stats", "Ticket"]
+
+Clock = Callable[[], float]
+
+
+@define
+class Stats:
+    """Counters of one client, for logging: requests sent, retries made,
+    429 responses seen, and seconds requests spent held by the rate limit."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    rate_limit_wait: float = 0.0
+
+
+@frozen
+class RateLimitInfo:
+    """The ``X-RateLimit-*`` headers of one response (``None`` where absent or malformed)."""
+
+    limit: int | None
+    period: float | None
+    remaining: int | None
+    reset: float | None
+    name: str | None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo | None:
+        """Read the headers; ``None`` when the response carries none of them."""
+        remaining = headers.get("X-RateLimit-Remaining")
+        reset = headers.get("X-RateLimit-Reset")
+        if remaining is None and reset is None:
+            return None
+        return cls(
+            limit=_int(headers.get("X-RateLimit-Limit")),
+            period=_seconds(headers.get("X-RateLimit-Period")),
+            remaining=_int(remaining),
+            reset=_seconds(reset),
+            name=headers.get("X-RateLimit-Name") or None,
+        )
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
+
+
+# A response's Reset and the calendar boundary must agree this closely (the
+# header is whole seconds) before the gate trusts its own clock's alignment.
+_ALIGN_TOLERANCE = 1.05
+# Released a little after the boundary the clocks agree on, for skew.
+_ALIGN_MARGIN = 0.03
+# Without any hint from the server, a 429 holds the group this long (doubling).
+_DEFAULT_HOLD = 1.0
+_MAX_HOLD = 60.0
+
+
+@define
+class Bucket:
+    """The budget of one rate-limit group, as far as this client can tell.
+
+    ``remaining`` counts down with every send and is corrected by each
+    response; ``window_end`` and ``held_until`` are on the gate's monotonic
+    clock.  ``aligned`` is cleared when the local clock proved not to match
+    the server's calendar windows; Reset alone is used from then on.
+    """
+
+    name: str | None = None
+    limit: int | None = None
+    period: float | None = None
+    remaining: int | None = None
+    window_end: float | None = None
+    held_until: float = 0.0
+    aligned: bool = True
+    in_flight: int = 0
+    consecutive_429: int = 0
+
+    def roll(self, now: float) -> None:
+        """Start the next window if the current one has ended."""
+        if self.window_end is not None and now >= self.window_end:
+            if self.period:
+                # Requests still in flight may be counted in the new window.
+                periods = math.floor((now - self.window_end) / self.period) + 1
+                self.window_end += periods * self.period
+                self.remaining = None if self.limit is None else max(0, self.limit - self.in_flight)
+            else:
+                self.window_end, self.remaining = None, None
+
+    def delay(self, now: float) -> float:
+        """Seconds a new request must wait before it may be sent (0: now)."""
+        self.roll(now)
+        wait = self.held_until - now
+        if self.remaining is not None and self.remaining <= 0 and self.window_end is not None:
+            wait = max(wait, self.window_end - now)
+        return max(0.0, wait)
+
+    def take(self) -> None:
+        """Count one send against the budget."""
+        self.in_flight += 1
+        if self.remaining is not None:
+            self.remaining -= 1
+
+    def window_end_from(self, info: RateLimitInfo, now: float, wall: float) -> float | None:
+        """When the window this response belongs to ends, on the monotonic clock.
+
+        Reset is whole seconds; windows are calendar aligned, so when the next
+        multiple of Period on the local wall clock agrees with Reset, that
+        boundary is the sharper estimate."""
+        if info.reset is None:
+            return None
+        end = now + info.reset
+        if self.aligned and info.period:
+            boundary = now + (math.floor(wall / info.period) + 1) * info.period - wall
+            if abs(boundary - end) <= _ALIGN_TOLERANCE:
+                return boundary + _ALIGN_MARGIN
+        return end
+
+    def observe(self, info: RateLimitInfo, now: float, wall: float) -> None:
+        """Correct the budget from a response's headers."""
+        self.limit = info.limit if info.limit is not None else self.limit
+        self.period = info.period if info.period else self.period
+        end = self.window_end_from(info, now, wall)
+        if end is None or info.remaining is None:
+            return
+        half = (self.period or 1.0) / 2
+        if self.window_end is None or end > self.window_end + half:
+            # A newer window than the one counted: the server's count rules,
+            # less what is still in flight.
+            self.window_end = end
+            self.remaining = info.remaining - max(0, self.in_flight - 1)
+        elif end >= self.window_end - half:
+            # Same window: our count includes sends the server has not seen
+            # yet; the server's includes other clients of the same key.
+            self.remaining = info.remaining if self.remaining is None else min(self.remaining, info.remaining)
+
+    def hold(self, info: RateLimitInfo | None, retry_after: float | None, now: float, wall: float) -> float:
+        """A 429: hold every request of the group; returns the hold in seconds."""
+        self.consecutive_429 += 1
+        if info is not None and info.remaining == 0 and self.remaining is not None and self.remaining > 0:
+            # The server's window is not the one the local clock predicted.
+            self.aligned = False
+        end = self.window_end_from(info, now, wall) if info is not None else None
+        if end is not None and (info is None or not info.remaining):
+            wait = end - now
+        elif retry_after is not None:
+            wait = retry_after
+        else:
+            wait = min(_MAX_HOLD, _DEFAULT_HOLD * 2 ** (self.consecutive_429 - 1))
+        if info is None or not info.remaining:
+            self.remaining = 0
+            self.window_end = now + wait
+        self.held_until = max(self.held_until, now + wait)
+        return wait
+
+
+class ConcurrencyLimit:
+    """How many requests may be in flight: additive increase, multiplicative decrease.
+
+    A 429 cuts the limit once per episode (requests sent before the cut do not
+    cut it again) and remembers the level that failed as a ceiling; the limit
+    grows back by one per window of successes up to just below that ceiling,
+    and probes above it only slowly, after ``probe_interval`` seconds, so a
+    limit the headers do not show costs a 429 now and then, not a stream.
+    """
+
+    def __init__(self, maximum: int, *, clock: Clock = time.monotonic, probe_interval: float = 30.0) -> None:
+        self.maximum = maximum
+        self.limit = float(maximum)
+        self.ceiling: int | None = None
+        self.epoch = 0
+        self._clock = clock
+        self._cut_at = -math.inf
+        self._probe_interval = probe_interval
+
+    @property
+    def allowed(self) -> int:
+        """Requests that may be in flight now."""
+        return max(1, int(self.limit))
+
+    def on_success(self, epoch: int) -> bool:
+        """A request sent in ``epoch`` succeeded; returns True if the limit grew."""
+        if epoch != self.epoch or self.limit >= self.maximum:
+            return False
+        before = self.allowed
+        target = self.maximum if self.ceiling is None else self.ceiling - 1
+        if self.limit < target:
+            self.limit = min(float(target), self.limit + 1.0 / self.limit)
+        elif self._clock() - self._cut_at >= self._probe_interval:
+            self.limit = min(float(self.maximum), self.limit + 1.0 / (16 * self.limit))
+            self.ceiling = max(self.ceiling or 0, self.allowed + 1)
+        return self.allowed > before
+
+    def on_throttled(self, epoch: int, level: int) -> bool:
+        """A request sent in ``epoch`` with ``level`` in flight got a 429;
+        returns True if this cut the limit."""
+        if epoch != self.epoch:
+            return False
+        failed = min(self.limit, float(level))
+        if self.ceiling is not None and failed >= self.ceiling - 1:
+            # A probe just above the known ceiling failed: step back one.
+            self.ceiling = max(1, math.ceil(failed))
+            self.limit = max(1.0, float(self.ceiling - 1))
+        else:
+            self.ceiling = max(1, math.ceil(failed))
+            self.limit = max(1.0, failed / 2)
+        self.epoch += 1
+        self._cut_at = self._clock()
+        return True
+
+
+@define
+class Ticket:
+    """A request's pass through the gate; :meth:`Gate.record` its response."""
+
+    bucket: Bucket
+    group: str
+    epoch: int
+    level: int
+    recorded: bool = False
+
+
+@define
+class _Groups:
+    # Buckets by request group, linked by X-RateLimit-Name once a response
+    # names the limit, so groups that share a limit share a budget.
+    by_group: dict[str, Bucket] = field(factory=dict)
+    by_name: dict[str, Bucket] = field(factory=dict)
+
+    def bucket(self, group: str) -> Bucket:
+        bucket = self.by_group.get(group)
+        if bucket is None:
+            bucket = self.by_group[group] = Bucket()
+        return bucket
+
+    def link(self, group: str, bucket: Bucket, name: str | None) -> Bucket:
+        if name is None or bucket.name == name:
+            return bucket
+        named = self.by_name.get(name)
+        if named is None:
+            bucket.name = name
+            self.by_name[name] = bucket
+            return bucket
+        if named is not bucket:
+            named.in_flight += bucket.in_flight
+            bucket.in_flight = 0
+            self.by_group[group] = named
+        return named
+
+
+class Gate:
+    """Admits requests: ``async with gate.slot("timelines") as ticket`` around each send.
+
+    ``rng`` spreads the release of held requests; ``clock``/``wall`` and
+    ``sleep`` are injectable so tests can drive time.
+    """
+
+    def __init__(
+        self,
+        max_concurrency: int,
+        *,
+        stats: Stats | None = None,
+        clock: Clock = time.monotonic,
+        wall: Clock = time.time,
+        rng: random.Random | None = None,
+        probe_interval: float = 30.0,
+    ) -> None:
+        self.stats = stats if stats is not None else Stats()
+        self.concurrency = ConcurrencyLimit(max_concurrency, clock=clock, probe_interval=probe_interval)
+        self._groups = _Groups()
+        self._in_flight = 0
+        self._clock = clock
+        self._wall = wall
+        self._rng = rng or random.Random()
+        self._changed = asyncio.Event()
+
+    @property
+    def in_flight(self) -> int:
+        """Requests admitted and not yet released."""
+        return self._in_flight
+
+    def slot(self, group: str) -> _Slot:
+        """An async context manager admitting one request of ``group``."""
+        return _Slot(self, group)
+
+    async def acquire(self, group: str) -> Ticket:
+        """Wait until a request of ``group`` may be sent, and count it."""
+        while True:
+            bucket = self._groups.bucket(group)
+            now = self._clock()
+            delay = bucket.delay(now)
+            if delay > 0:
+                # Positive jitter only: never earlier than the server asked.
+                delay += self._rng.uniform(0.0, min(0.25, 0.1 * delay + 0.01))
+                self.stats.rate_limit_wait += delay
+                await asyncio.sleep(delay)
+                continue
+            if self._in_flight >= self.concurrency.allowed:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            self._in_flight += 1
+            bucket.take()
+            return Ticket(bucket, group, self.concurrency.epoch, self._in_flight)
+
+    def record(self, ticket: Ticket, status: int, headers: Mapping[str, str], retry_after: float | None = None) -> None:
+        """Learn from a response's status and ``X-RateLimit-*`` headers."""
+        ticket.recorded = True
+        info = RateLimitInfo.from_headers(headers)
+        now, wall = self._clock(), self._wall()
+        bucket = self._groups.link(ticket.group, ticket.bucket, info.name if info else None)
+        ticket.bucket = bucket
+        if status == 429:
+            self.stats.throttled += 1
+            bucket.hold(info, retry_after, now, wall)
+            self.concurrency.on_throttled(ticket.epoch, ticket.level)
+            return
+        if info is not None:
+            bucket.observe(info, now, wall)
+        if status < 500:
+            bucket.consecutive_429 = 0
+            if self.concurrency.on_success(ticket.epoch):
+                self._changed.set()
+
+    def release(self, ticket: Ticket) -> None:
+        """The request is over (answered or failed): free its place."""
+        self._in_flight -= 1
+        ticket.bucket.in_flight = max(0, ticket.bucket.in_flight - 1)
+        self._changed.set()
+
+
+class _Slot:
+    def __init__(self, gate: Gate, group: str) -> None:
+        self._gate = gate
+        self._group = group
+        self._ticket: Ticket | None = None
+
+    async def __aenter__(self) -> Ticket:
+        self._ticket = await self._gate.acquire(self._group)
+        return self._ticket
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._ticket is not None:
+            self._gate.release(self._ticket)

@@ -1,0 +1,242 @@
+"""The pure core: building requests and deciphering responses.
+
+Nothing here does I/O or needs an event loop (the split gidgethub's
+``sansio`` module makes): a :class:`Request` is built from validated
+arguments, and :func:`decipher` turns a status, headers and body into a
+decoded document or a typed :class:`~aiocases.errors.CasesError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Final
+from urllib.parse import quote
+
+from attrs import frozen
+
+from aiocases.errors import (
+    ApiError,
+    BadRequest,
+    CasesError,
+    DecodeError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+)
+from aiocases.models import JSON
+
+__all__ = [
+    "Request",
+    "data_of",
+    "decipher",
+    "error_for",
+    "error_messages",
+    "list_watchers_request",
+    "loads",
+    "retry_after",
+    "timeline_request",
+    "unwatch_request",
+    "validate_case_id",
+    "validate_page",
+    "validate_user_uuid",
+    "watch_request",
+]
+
+_PREFIX: Final = "/api/v2/cases/"
+_MAX_ID_LENGTH: Final = 512
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+
+try:  # orjson is optional (the ``fast`` extra): it halves JSON decoding time.
+    import orjson
+
+    loads: Callable[[bytes], JSON] = orjson.loads
+    _JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
+except ImportError:  # pragma: no cover - exercised when the extra is absent
+    loads = json.loads
+    _JSON_ERRORS = (ValueError,)
+
+
+@frozen
+class Request:
+    """One API call: method, the percent-encoded path and query, the rate
+    limit group it counts against, and the success status it expects."""
+
+    method: str
+    path: str
+    query: str
+    group: str
+    expected: int
+
+    @property
+    def target(self) -> str:
+        """Path and query as sent (no host)."""
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+
+def validate_case_id(case_id: object) -> str:
+    """Check a case UUID or key (``PROJ-123``) and return it as one encoded path segment.
+
+    The reference pages take ``case_id`` as a path parameter: anything that
+    could change the request's path or query (``/``, ``?``, ``#``, dot
+    segments, control or invisible characters, blank) raises
+    :class:`ValueError`; every other character is percent-encoded.
+    """
+    if not isinstance(case_id, str):
+        raise ValueError(f"case_id must be a string (a case UUID or key), got {type(case_id).__name__}")
+    if not case_id.strip():
+        raise ValueError("case_id must not be empty or blank")
+    if len(case_id) > _MAX_ID_LENGTH:
+        raise ValueError(f"case_id is {len(case_id)} characters long; at most {_MAX_ID_LENGTH} are accepted")
+    if case_id in (".", ".."):
+        raise ValueError(f"case_id must not be a dot segment: {case_id!r}")
+    for forbidden in "/?#\\":
+        if forbidden in case_id:
+            raise ValueError(f"case_id must not contain {forbidden!r}: {case_id!r:.80}")
+    if not case_id.isprintable():
+        raise ValueError(f"case_id must not contain control or invisible characters: {case_id!r:.80}")
+    return quote(case_id, safe="")
+
+
+def validate_user_uuid(user_uuid: object) -> str:
+    """Check a user UUID (``8146583c-0b5f-11ec-abf8-da7ad0900001``); raise :class:`ValueError` otherwise."""
+    if not isinstance(user_uuid, str) or not _UUID.match(user_uuid):
+        raise ValueError(
+            f"user_uuid must be a UUID such as 8146583c-0b5f-11ec-abf8-da7ad0900001, got {user_uuid!r:.80}"
+        )
+    return user_uuid.lower()
+
+
+def validate_page(page_number: object, page_size: object, ascending: object) -> None:
+    """Check ``page[number]`` (>= 0), ``page[size]`` (>= 1) and ``sort[ascending]`` (a bool)."""
+    if type(page_number) is not int or page_number < 0:
+        raise ValueError(f"page_number must be an int >= 0 (pages are zero-based), got {page_number!r}")
+    if type(page_size) is not int or page_size < 1:
+        raise ValueError(f"page_size must be an int >= 1, got {page_size!r}")
+    if type(ascending) is not bool:
+        raise ValueError(f"ascending must be True or False, got {ascending!r}")
+
+
+def timeline_request(case_id: str, page_number: int, page_size: int, ascending: bool) -> Request:
+    """``GET /api/v2/cases/{case_id}/timelines`` ("Get case timeline") for one page."""
+    segment = validate_case_id(case_id)
+    validate_page(page_number, page_size, ascending)
+    order = "true" if ascending else "false"
+    query = f"page%5Bsize%5D={page_size}&page%5Bnumber%5D={page_number}&sort%5Bascending%5D={order}"
+    return Request("GET", f"{_PREFIX}{segment}/timelines", query, "timelines", 200)
+
+
+def watch_request(case_id: str, user_uuid: str) -> Request:
+    """``POST /api/v2/cases/{case_id}/watchers/{user_uuid}`` ("Watch a case"), 201 Created."""
+    return Request("POST", _watcher_path(case_id, user_uuid), "", "watchers", 201)
+
+
+def unwatch_request(case_id: str, user_uuid: str) -> Request:
+    """``DELETE /api/v2/cases/{case_id}/watchers/{user_uuid}`` ("Unwatch a case"), 204 No Content."""
+    return Request("DELETE", _watcher_path(case_id, user_uuid), "", "watchers", 204)
+
+
+def list_watchers_request(case_id: str) -> Request:
+    """``GET /api/v2/cases/{case_id}/watchers`` ("List case watchers")."""
+    return Request("GET", f"{_PREFIX}{validate_case_id(case_id)}/watchers", "", "watchers", 200)
+
+
+def _watcher_path(case_id: str, user_uuid: str) -> str:
+    return f"{_PREFIX}{validate_case_id(case_id)}/watchers/{validate_user_uuid(user_uuid)}"
+
+
+# -- responses ----------------------------------------------------------------
+
+_STATUS_ERRORS: Mapping[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+}
+
+
+def error_messages(body: bytes) -> list[str]:
+    """Render an error body's ``errors``: plain strings (as the reference pages
+    document) or JSON:API error objects (as the API really sends)."""
+    if not body.strip():
+        return []
+    try:
+        doc = loads(body)
+    except _JSON_ERRORS:
+        text = body[:200].decode("utf-8", "replace").strip()
+        return [text] if text else []
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    if not isinstance(errors, list):
+        return []
+    rendered = []
+    for item in errors:
+        if isinstance(item, dict):
+            parts = [str(item[k]) for k in ("title", "detail") if item.get(k)]
+            rendered.append(": ".join(parts) or json.dumps(item, sort_keys=True)[:200])
+        else:
+            rendered.append(str(item))
+    return rendered
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait a 429 asks for: ``X-RateLimit-Reset`` (seconds), else ``Retry-After``."""
+    for name in ("X-RateLimit-Reset", "Retry-After"):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                seconds = float(value)
+            except ValueError:
+                continue
+            if seconds >= 0:
+                return seconds
+    return None
+
+
+def decipher(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> JSON:
+    """The decoded JSON document of a successful response (``None`` for an
+    empty 201/204), or the typed error for any other outcome."""
+    if 200 <= status < 300:
+        if not body.strip():
+            if request.expected == 200:
+                raise DecodeError("empty body", transient=True, method=request.method, path=request.path)
+            return None
+        try:
+            return loads(body)
+        except _JSON_ERRORS:
+            # Most often a body cut short on the wire: worth another try.
+            raise DecodeError(
+                f"body of {len(body)} bytes is not valid JSON", transient=True, method=request.method, path=request.path
+            ) from None
+    raise error_for(request, status, headers, body)
+
+
+def error_for(request: Request, status: int, headers: Mapping[str, str], body: bytes) -> CasesError:
+    """The :class:`CasesError` for a response that is not a success."""
+    method, path = request.method, request.path
+    if 300 <= status < 400:
+        # Never followed: credentials go only to the configured origin.
+        return TransportError(
+            f"unexpected redirect (HTTP {status}), not followed: credentials go only to the configured origin",
+            method=method,
+            path=path,
+            retryable=False,
+        )
+    messages = error_messages(body)
+    if status == 429:
+        wait = retry_after(headers)
+        return RateLimited(status, messages, retry_after=wait, method=method, path=path, headers=headers, body=body)
+    cls = ServerError if status >= 500 else _STATUS_ERRORS.get(status, ApiError)
+    return cls(status, messages, method=method, path=path, headers=headers, body=body)
+
+
+def data_of(request: Request, document: JSON) -> JSON:
+    """The ``data`` member of a JSON:API document (a list for both list endpoints)."""
+    if not isinstance(document, dict) or "data" not in document:
+        raise DecodeError(
+            "response is not a JSON:API document with 'data'", field="data", method=request.method, path=request.path
+        )
+    return document["data"]

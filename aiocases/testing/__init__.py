@@ -1,0 +1,12 @@
+"""A fake of Datadog's Case Management API for tests and demos.
+
+``FakeCasesAPI`` serves the API on a loopback port with seeded data, rate
+limits and fault injection; ``aiocases.testing.pytest_plugin`` gives it to
+pytest as the ``fake_cases_api`` fixture; ``python -m aiocases.testing``
+serves it from its own process.
+"""
+
+from aiocases.testing.data import FakeCase, Generator
+from aiocases.testing.server import FakeCasesAPI, Faults, RateLimitRule, RecordedRequest
+
+__all__ = ["FakeCase", "FakeCasesAPI", "Faults", "Generator", "RateLimitRule", "RecordedRequest"]
