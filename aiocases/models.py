@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: A decoded JSON value.
-JSON: TypeAlias = "None | bool | int | float | str | list[JSON] | dict[str, JSON]"
+JSON: TypeAlias = "bool | int | float | str | list[JSON] | dict[str, JSON] | None"
 _EMPTY: Mapping[str, JSON] = MappingProxyType({})
 
 

@@ -1,0 +1,27 @@
+"""Shared fixtures: the fake API plugin users get, plus a client factory."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+from aiocases import CasesClient, RetryPolicy
+from aiocases.testing import FakeCasesAPI
+
+pytest_plugins = ["aiocases.testing.pytest_plugin"]
+
+
+@pytest.fixture
+def client_for() -> Callable[..., CasesClient]:
+    """A client of a fake, with fast, seeded retries unless told otherwise."""
+
+    def make(api: FakeCasesAPI, **kwargs: object) -> CasesClient:
+        max_retries = kwargs.pop("max_retries", 5)
+        kwargs.setdefault(
+            "retry_policy", RetryPolicy(max_retries=max_retries, base=0.01, cap=0.05, rng=random.Random(7))
+        )
+        return CasesClient(api.api_key, api.app_key, base_url=api.url, **kwargs)  # type: ignore[arg-type]
+
+    return make
