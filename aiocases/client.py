@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 from typing import TypeVar
 
@@ -138,7 +138,9 @@ class CasesClient:
         request = sansio.timeline_request(case_id, page_number, page_size, ascending)
         return await self._call(request, lambda doc: structure_list(TimelineCell, sansio.data_of(request, doc)))
 
-    def iter_timeline(self, case_id: str, page_size: int = 100, ascending: bool = False) -> AsyncIterator[TimelineCell]:
+    def iter_timeline(
+        self, case_id: str, page_size: int = 100, ascending: bool = False
+    ) -> AsyncGenerator[TimelineCell, None]:
         """Every cell of the case's timeline, walking pages from 0 until a
         short one; each cell once, even when comments arrive mid-walk.
         Arguments are checked here, before the first request."""
@@ -151,7 +153,7 @@ class CasesClient:
 
     def export_timelines(
         self, case_ids: CaseIds, page_size: int = 100, ascending: bool = True, concurrency: int | None = None
-    ) -> AsyncIterator[CaseTimeline]:
+    ) -> AsyncGenerator[CaseTimeline, None]:
         """The timelines of many cases, ``concurrency`` (default
         ``max_concurrency``) at a time, as a :class:`CaseTimeline` per case in
         the order they finish.  One case's failure (``NotFound``, an invalid

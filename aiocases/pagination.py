@@ -10,7 +10,7 @@ de-duplicated by id, and a walk never yields one twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 
 from attrs import frozen
 
@@ -28,7 +28,7 @@ FetchPage = Callable[[int], Awaitable[list[TimelineCell]]]
 _MAX_STALE_PAGES = 3
 
 
-async def walk_timeline(fetch_page: FetchPage, page_size: int) -> AsyncIterator[TimelineCell]:
+async def walk_timeline(fetch_page: FetchPage, page_size: int) -> AsyncGenerator[TimelineCell, None]:
     """Yield each cell of the pages ``fetch_page(0)``, ``fetch_page(1)``, …
     once, stopping after the first page shorter than ``page_size``."""
     seen: set[str] = set()
@@ -80,7 +80,7 @@ async def _case_ids(case_ids: CaseIds) -> AsyncIterator[str]:
             yield case_id
 
 
-async def export(case_ids: CaseIds, export_one: ExportOne, concurrency: int) -> AsyncIterator[CaseTimeline]:
+async def export(case_ids: CaseIds, export_one: ExportOne, concurrency: int) -> AsyncGenerator[CaseTimeline, None]:
     """Run ``export_one`` over ``case_ids`` with at most ``concurrency`` cases
     in progress, pulling ids only as places free up, and yield each result as
     it finishes.  Closing or cancelling the generator cancels and awaits every

@@ -1,0 +1,223 @@
+"""The ``aiocases`` command line, driven as a subprocess against the fake API
+served from its own process (``python -m aiocases.testing``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aiocases.testing import FakeCasesAPI
+
+CASES, CELLS, SEED = 24, 35, 5
+API_KEY, APP_KEY = "cli-secret-api-key-4242", "cli-secret-app-key-9898"
+
+
+class Server:
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aiocases.testing", *args, "--api-key", API_KEY, "--app-key", APP_KEY],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        assert self.url.startswith("http://127.0.0.1:")
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+        self.process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    running = Server("--cases", str(CASES), "--cells", str(CELLS), "--seed", str(SEED))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def truth() -> FakeCasesAPI:
+    """The same data the server process holds (same seed), never started."""
+    return FakeCasesAPI(CASES, CELLS, seed=SEED)
+
+
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
+    environ.update({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY} if env is None else env)
+    return subprocess.run(
+        [sys.executable, "-m", "aiocases.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
+
+
+def export_lines(text: str) -> dict[str, list[str]]:
+    """Cell ids per case from JSON Lines output, in order."""
+    cells: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        record = json.loads(line)
+        assert set(record) >= {"case_id", "id", "type", "attributes"}
+        cells.setdefault(record["case_id"], []).append(record["id"])
+    return cells
+
+
+def expected(truth: FakeCasesAPI, keys: list[str], ascending: bool = True) -> dict[str, list[str]]:
+    return {key: [c["id"] for c in truth.cells(key, ascending)] for key in keys}
+
+
+def assert_no_secrets(result: subprocess.CompletedProcess[str]) -> None:
+    for secret in (API_KEY, APP_KEY, API_KEY[-6:], APP_KEY[-6:]):
+        assert secret not in result.stdout and secret not in result.stderr
+
+
+def test_export_to_stdout(server: Server, truth: FakeCasesAPI) -> None:
+    keys = [case.key for case in list(truth.cases.values())[:3]]
+    result = run("export", *keys, "--base-url", server.url, "--page-size", "10")
+    assert result.returncode == 0, result.stderr
+    assert export_lines(result.stdout) == expected(truth, keys)
+    assert "exported 3 cases (0 failed)" in result.stderr
+    assert "\r" not in result.stderr  # no progress bar when not a terminal
+    assert_no_secrets(result)
+
+
+def test_export_from_file_to_file(server: Server, truth: FakeCasesAPI, tmp_path: Path) -> None:
+    keys = [case.key for case in truth.cases.values()]
+    ids = tmp_path / "ids.txt"
+    ids.write_text("# cases to export\n\n" + "\n".join(keys[:10]) + "\n" + keys[0] + "\n   \n")
+    out = tmp_path / "out.jsonl"
+    result = run("export", "--input", str(ids), "--output", str(out), "--base-url", server.url, "--descending")
+    assert result.returncode == 0, result.stderr
+    assert export_lines(out.read_text()) == expected(truth, keys[:10], ascending=False)
+
+
+def test_export_from_stdin(server: Server, truth: FakeCasesAPI) -> None:
+    ids = list(truth.cases)[:4]
+    result = run("export", "--input", "-", "--base-url", server.url, stdin="\n".join(ids) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert export_lines(result.stdout) == expected(truth, ids)
+
+
+def test_failed_cases_are_reported_and_the_rest_exported(server: Server, truth: FakeCasesAPI) -> None:
+    keys = [case.key for case in list(truth.cases.values())[:2]]
+    result = run("export", keys[0], "NOPE-404", "bad/id", keys[1], "--base-url", server.url)
+    assert result.returncode == 1
+    assert export_lines(result.stdout) == expected(truth, keys)
+    assert "exported 2 cases (2 failed)" in result.stderr
+    assert "failed NOPE-404: NotFound" in result.stderr
+    assert "failed bad/id: ValueError" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("export", "PROJ-1", "--base-url", "http://127.0.0.1:9"), {}, "DD_API_KEY"),
+        (("export", "PROJ-1", "--site", "datadoghq.moon"), None, "unknown Datadog site"),
+        (("export", "--input", "/nonexistent/ids.txt", "--base-url", "http://127.0.0.1:9"), None, "cannot read"),
+        (("export", "--base-url", "http://127.0.0.1:9"), None, "no case ids"),
+        (("timeline", "../admin", "--base-url", "http://127.0.0.1:9"), None, "case_id"),
+        (("watch", "PROJ-1", "me", "--base-url", "http://127.0.0.1:9"), None, "user_uuid"),
+        (("export", "PROJ-1", "--resume", "--base-url", "http://127.0.0.1:9"), None, "--resume needs --output"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], env: dict[str, str] | None, message: str) -> None:
+    result = run(*args, env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_timeline_and_watchers(server: Server, truth: FakeCasesAPI) -> None:
+    case = list(truth.cases.values())[5]
+    human = run("timeline", case.key, "--base-url", server.url)
+    assert human.returncode == 0, human.stderr
+    first = truth.cells(case.key)[0]
+    assert first["attributes"]["author"]["content"]["name"] in human.stdout  # type: ignore[index, call-overload]
+    as_json = run("timeline", case.key, "--json", "--descending", "--base-url", server.url)
+    assert export_lines(as_json.stdout) == expected(truth, [case.key], ascending=False)
+
+    user = "8146583c-0b5f-11ec-abf8-da7ad0900001"
+    assert run("watch", case.key, user, "--base-url", server.url).returncode == 0
+    listed = run("watchers", case.key, "--base-url", server.url)
+    assert listed.stdout.split() == [user]
+    assert run("unwatch", case.key, user, "--base-url", server.url).returncode == 0
+    assert run("watchers", case.key, "--base-url", server.url).stdout == ""
+    missing = run("watchers", "NOPE-1", "--base-url", server.url)
+    assert missing.returncode == 1 and "NotFound" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def start_export(url: str, ids: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
+    environ = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
+    return subprocess.Popen(
+        [sys.executable, "-m", "aiocases.cli", "export", "--input", str(ids), "--output", str(out)]
+        + ["--base-url", url, "--page-size", "5", "--concurrency", "4", *extra],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_interrupted_export_resumes_exactly(truth: FakeCasesAPI, tmp_path: Path, how: signal.Signals) -> None:
+    slow = Server("--cases", str(CASES), "--cells", str(CELLS), "--seed", str(SEED), "--latency", "0.03")
+    try:
+        keys = [case.key for case in truth.cases.values()]
+        ids = tmp_path / "ids.txt"
+        ids.write_text("\n".join(keys) + "\n")
+        out = tmp_path / "out.jsonl"
+        first = start_export(slow.url, ids, out)
+        deadline = time.monotonic() + 30
+        journal = tmp_path / "out.jsonl.progress"
+        # Kill once some cases are journaled and more are being written.
+        while time.monotonic() < deadline and (not journal.exists() or len(journal.read_bytes().splitlines()) < 4):
+            time.sleep(0.01)
+        first.send_signal(how)
+        _, err = first.communicate(timeout=30)
+        assert first.returncode != 0
+        if how == signal.SIGINT:
+            assert "--resume" in err and "Traceback" not in err
+        partial = export_lines(out.read_text()) if out.exists() else {}
+        assert 0 < len(partial) < len(keys), "the kill should land mid-export"
+
+        refused = start_export(slow.url, ids, out)
+        _, err = refused.communicate(timeout=30)
+        assert refused.returncode == 2 and "--resume" in err  # an earlier export is not overwritten silently
+
+        second = start_export(slow.url, ids, out, "--resume")
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 0, err
+        assert "already done" in err
+        assert export_lines(out.read_text()) == expected(truth, keys)
+    finally:
+        slow.stop()
+
+
+def test_readme_commands_are_the_ones_tested() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "pip install -e '.[test]' && aiocases demo" in readme
+    assert "python3 -m pytest" in readme
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    assert "python -m pytest" in ci and "aiocases demo" in ci
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "demo.jsonl"
+    result = run("demo", "--cases", "12", "--cells", "40", "--output", str(out), env={})
+    assert result.returncode == 0, result.stderr
+    assert "wrote 480 of 480 cells" in result.stderr
+    assert len(out.read_text().splitlines()) == 480
