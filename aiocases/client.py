@@ -15,7 +15,7 @@ from aiocases import sansio
 from aiocases.config import resolve_base_url, resolve_credentials
 from aiocases.errors import CasesError
 from aiocases.models import JSON, TimelineCell, Watcher, structure_list
-from aiocases.pagination import CaseIds, CaseTimeline, export, walk_timeline
+from aiocases.pagination import CaseIds, CaseTimeline, FetchPage, export, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
 from aiocases.transport import Response, Transport
@@ -144,12 +144,15 @@ class CasesClient:
         """Every cell of the case's timeline, walking pages from 0 until a
         short one; each cell once, even when comments arrive mid-walk.
         Arguments are checked here, before the first request."""
-        sansio.timeline_request(case_id, 0, page_size, ascending)
+        return walk_timeline(self._page_fetcher(case_id, page_size, ascending), page_size)
+
+    def _page_fetcher(self, case_id: str, page_size: int, ascending: bool) -> FetchPage:
+        sansio.timeline_request(case_id, 0, page_size, ascending)  # ValueError now, not at the first page
 
         async def fetch(page_number: int) -> list[TimelineCell]:
             return await self.get_timeline_page(case_id, page_number, page_size, ascending)
 
-        return walk_timeline(fetch, page_size)
+        return fetch
 
     def export_timelines(
         self, case_ids: CaseIds, page_size: int = 100, ascending: bool = True, concurrency: int | None = None
@@ -168,8 +171,10 @@ class CasesClient:
             raise ValueError("case_ids must be an iterable of case ids, not a single string")
 
         async def export_one(case_id: str) -> CaseTimeline:
+            cells: list[TimelineCell] = []
             try:
-                cells = [cell async for cell in self.iter_timeline(case_id, page_size, ascending)]
+                async for page in walk_pages(self._page_fetcher(case_id, page_size, ascending), page_size):
+                    cells += page
             except (CasesError, ValueError) as exc:
                 return CaseTimeline(case_id, (), exc)
             return CaseTimeline(case_id, tuple(cells))

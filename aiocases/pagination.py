@@ -10,6 +10,7 @@ de-duplicated by id, and a walk never yields one twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 
 from attrs import frozen
@@ -17,7 +18,7 @@ from attrs import frozen
 from aiocases.errors import CasesError, DecodeError
 from aiocases.models import TimelineCell
 
-__all__ = ["CaseIds", "CaseTimeline", "export", "walk_timeline"]
+__all__ = ["CaseIds", "CaseTimeline", "export", "walk_pages", "walk_timeline"]
 
 #: Case ids for an export: any iterable or async iterable of strings.
 CaseIds = Iterable[str] | AsyncIterable[str]
@@ -28,20 +29,23 @@ FetchPage = Callable[[int], Awaitable[list[TimelineCell]]]
 _MAX_STALE_PAGES = 3
 
 
-async def walk_timeline(fetch_page: FetchPage, page_size: int) -> AsyncGenerator[TimelineCell, None]:
-    """Yield each cell of the pages ``fetch_page(0)``, ``fetch_page(1)``, …
-    once, stopping after the first page shorter than ``page_size``."""
+async def walk_pages(fetch_page: FetchPage, page_size: int) -> AsyncGenerator[list[TimelineCell], None]:
+    """Yield the cells of the pages ``fetch_page(0)``, ``fetch_page(1)``, …
+    that were not seen on an earlier page, stopping after the first page
+    shorter than ``page_size``."""
     seen: set[str] = set()
     stale = 0
     page_number = 0
     while True:
         page = await fetch_page(page_number)
-        fresh = 0
-        for cell in page:
-            if cell.id not in seen:
-                seen.add(cell.id)
-                fresh += 1
-                yield cell
+        # Cells shift onto the next page when comments arrive (newest first).
+        fresh = [cell for cell in page if cell.id not in seen]
+        before = len(seen)
+        seen.update(cell.id for cell in fresh)
+        if len(seen) - before != len(fresh):
+            fresh = _unique(fresh)  # the same id twice on one page
+        if fresh:
+            yield fresh
         if len(page) < page_size:
             return
         stale = 0 if fresh else stale + 1
@@ -51,6 +55,24 @@ async def walk_timeline(fetch_page: FetchPage, page_size: int) -> AsyncGenerator
                 f" stopped at page {page_number}"
             )
         page_number += 1
+
+
+def _unique(cells: list[TimelineCell]) -> list[TimelineCell]:
+    ids: set[str] = set()
+    unique = []
+    for cell in cells:
+        if cell.id not in ids:
+            ids.add(cell.id)
+            unique.append(cell)
+    return unique
+
+
+async def walk_timeline(fetch_page: FetchPage, page_size: int) -> AsyncGenerator[TimelineCell, None]:
+    """Yield each cell of the walk of :func:`walk_pages` once."""
+    async with contextlib.aclosing(walk_pages(fetch_page, page_size)) as pages:
+        async for page in pages:
+            for cell in page:
+                yield cell
 
 
 @frozen

@@ -162,7 +162,7 @@ _STATUS_ERRORS: Mapping[int, type[ApiError]] = {
 def error_messages(body: bytes) -> list[str]:
     """Render an error body's ``errors``: plain strings (as the reference pages
     document) or JSON:API error objects (as the API really sends)."""
-    if not body.strip():
+    if not body or body.isspace():
         return []
     try:
         doc = loads(body)
@@ -200,7 +200,7 @@ def decipher(request: Request, status: int, headers: Mapping[str, str], body: by
     """The decoded JSON document of a successful response (``None`` for an
     empty 201/204), or the typed error for any other outcome."""
     if 200 <= status < 300:
-        if not body.strip():
+        if not body or body.isspace():
             if request.expected == 200:
                 raise DecodeError("empty body", transient=True, method=request.method, path=request.path)
             return None

@@ -162,9 +162,9 @@ def test_timeline_and_watchers(server: Server, truth: FakeCasesAPI) -> None:
 
 def start_export(url: str, ids: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     environ = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
+    command = [sys.executable, "-m", "aiocases.cli", "export", "--input", str(ids), "--output", str(out)]
     return subprocess.Popen(
-        [sys.executable, "-m", "aiocases.cli", "export", "--input", str(ids), "--output", str(out)]
-        + ["--base-url", url, "--page-size", "5", "--concurrency", "4", *extra],
+        [*command, "--base-url", url, "--page-size", "5", "--concurrency", "4", *extra],
         env=environ,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

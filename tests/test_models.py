@@ -42,7 +42,8 @@ def test_real_response_shape_is_parsed() -> None:
     assert attributes.author.content.extra["active"] is True
     assert attributes.cell_content is not None
     assert attributes.cell_content.message == "Rolled back **checkout**."
-    assert attributes.extra == {"content": "Rolled back **checkout**."}
+    assert attributes.content == "Rolled back **checkout**."  # undocumented, but always sent
+    assert attributes.extra == {}
     assert attributes.created_at == datetime(2025, 12, 30, 13, 49, 46, 968106, tzinfo=timezone.utc)
     assert attributes.modified_at is None and attributes.deleted_at is None
 
@@ -64,12 +65,28 @@ def test_export_round_trip_keeps_every_field() -> None:
     (cell,) = structure_list(TimelineCell, [REAL_CELL])
     exported = to_api_json(cell)
     assert from_api_json(TimelineCell, exported) == cell
-    # Everything the API sent is still there (timestamps to the microsecond).
+    # Everything the API sent is still there (timestamps to the microsecond);
+    # the author id under its documented name.
     content = exported["attributes"]["author"]["content"]  # type: ignore[index, call-overload]
-    assert content["ID"] == content["id"] == "8146583c-0b5f-11ec-abf8-da7ad0900001"
-    assert content["active"] is True
+    assert content == {
+        "id": "8146583c-0b5f-11ec-abf8-da7ad0900001",
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "handle": "ada@example.com",
+        "active": True,
+    }
     assert exported["attributes"]["content"] == "Rolled back **checkout**."  # type: ignore[index, call-overload]
     assert exported["attributes"]["created_at"] == "2025-12-30T13:49:46.968106Z"  # type: ignore[index, call-overload]
+
+
+def test_equal_authors_are_shared_and_different_ones_not() -> None:
+    other = json.loads(json.dumps(REAL_CELL))
+    other["attributes"]["author"]["content"]["name"] = "Ada King"
+    first, second, third = structure_list(TimelineCell, [REAL_CELL, json.loads(json.dumps(REAL_CELL)), other])
+    assert first.attributes.author is second.attributes.author
+    assert third.attributes.author != first.attributes.author
+    assert third.attributes.author is not None and third.attributes.author.content is not None
+    assert third.attributes.author.content.name == "Ada King"
 
 
 def test_generated_timelines_round_trip() -> None:

@@ -167,6 +167,9 @@ class FakeCasesAPI:
     def app(self) -> web.Application:
         """The aiohttp application (for embedding in another server)."""
         app = web.Application(middlewares=[self._middleware])
+        # Counters for a test or benchmark in another process (not part of the API).
+        app.router.add_get("/_fake/stats", self._stats)
+        app.router.add_post("/_fake/reset", self._reset)
         base = "/api/v2/cases/{case_id}"
         app.router.add_get(base + "/timelines", self._timeline)
         app.router.add_get(base + "/watchers", self._list_watchers)
@@ -285,6 +288,8 @@ class FakeCasesAPI:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        if request.path.startswith("/_fake/"):
+            return await handler(request)
         counters = self.counters
         counters.in_flight += 1
         counters.peak_in_flight = max(counters.peak_in_flight, counters.in_flight)
@@ -377,6 +382,21 @@ class FakeCasesAPI:
         assert request.transport is not None
         request.transport.abort()
         raise ConnectionResetError("fault injection: body cut")
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        counters = self.counters
+        body = {
+            "by_status": {str(k): v for k, v in sorted(counters.by_status.items())},
+            "peak_in_flight": counters.peak_in_flight,
+            "requests": len(counters.requests),
+            "faults": dict(counters.faults),
+        }
+        return web.json_response(body)
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.counters = _Counters()
+        self._windows.clear()
+        return web.Response(status=204)
 
     # -- handlers ------------------------------------------------------------------
 

@@ -1,0 +1,210 @@
+"""Benchmarks: export throughput and CPU per cell (raw aiohttp floor, aiocases,
+Datadog's official async client), a rate-limited run, and memory at scale.
+
+    python benchmarks/run.py            # everything, a few minutes
+    python benchmarks/run.py --quick    # smaller, for a smoke check
+
+The fake API runs in its own process, so each runner's CPU time is its own;
+each runner's export runs in a fresh process too, so its peak RSS is its own.
+Runners alternate (A/B/C, rotating) over several rounds after a warm-up, and
+medians are reported.  Every run is checked against the ground truth (every
+cell of every case, in order).  Targets are checked at the end; the exit
+status is 1 if any is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from runners import API_KEY, APP_KEY  # noqa: E402
+
+from aiocases.testing import FakeCasesAPI  # noqa: E402
+
+
+@contextmanager
+def fake_server(cases: int, cells: int, seed: int, *extra: str) -> Iterator[str]:
+    """The fake API in its own process; yields its base URL."""
+    command = [sys.executable, "-m", "aiocases.testing", "--cases", str(cases), "--cells", str(cells)]
+    command += ["--seed", str(seed), "--api-key", API_KEY, "--app-key", APP_KEY, *extra]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdin is not None
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+        process.stdout.close()
+
+
+def server_stats(url: str, reset: bool = False) -> dict[str, object]:
+    if reset:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/_fake/reset", method="POST"), timeout=10).close()
+        return {}
+    with urllib.request.urlopen(f"{url}/_fake/stats", timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def truth(cases: int, cells: int, seed: int) -> tuple[list[str], int, int]:
+    """Case keys, total cells and the digest every runner must reproduce."""
+    api = FakeCasesAPI(cases, cells, seed=seed)
+    keys, digest = [], 0
+    for case in api.cases.values():
+        keys.append(case.key)
+        ids = [cell["id"] for cell in case.cells]
+        digest ^= int.from_bytes(hashlib.blake2b("|".join([case.key, *ids]).encode(), digest_size=8).digest(), "big")
+    return keys, cases * cells, digest
+
+
+def run_runner(runner: str, url: str, ids: Path, page_size: int, concurrency: int) -> dict[str, object]:
+    command = [sys.executable, str(HERE / "runners.py"), runner, url, "--ids", str(ids)]
+    command += ["--page-size", str(page_size), "--concurrency", str(concurrency)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise SystemExit(f"{runner} failed:\n{done.stderr}")
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def check(result: dict[str, object], cells: int, digest: int) -> None:
+    if result["failed"] or result["cells"] != cells or result["digest"] != digest:
+        raise SystemExit(f"{result['runner']} did not export every cell exactly: {result}")
+
+
+def write_ids(keys: list[str], directory: Path, name: str) -> Path:
+    path = directory / name
+    path.write_text("\n".join(keys) + "\n")
+    return path
+
+
+def throughput(args: argparse.Namespace, work: Path) -> dict[str, dict[str, float]]:
+    cases, cells = (40, 250) if args.quick else (200, 250)
+    keys, total, digest = truth(cases, cells, seed=1)
+    ids = write_ids(keys, work, "throughput.txt")
+    runners = ["raw", "aiocases", "official"]
+    samples: dict[str, list[dict[str, object]]] = {r: [] for r in runners}
+    with fake_server(cases, cells, 1) as url:
+        for runner in runners:  # warm-up: caches, the server's first requests
+            check(run_runner(runner, url, ids, args.page_size, args.concurrency), total, digest)
+        for round_ in range(args.rounds):
+            order = runners[round_ % 3 :] + runners[: round_ % 3]
+            for runner in order:
+                result = run_runner(runner, url, ids, args.page_size, args.concurrency)
+                check(result, total, digest)
+                samples[runner].append(result)
+    print(f"\n## Throughput: {cases} cases x {cells} cells, page size {args.page_size}, concurrency {args.concurrency}")
+    print(f"medians of {args.rounds} alternating rounds after a warm-up\n")
+    print("| runner | CPU µs/cell | wall cells/s | peak RSS MiB |")
+    print("| --- | ---: | ---: | ---: |")
+    summary: dict[str, dict[str, float]] = {}
+    for runner in runners:
+        cpu = statistics.median(float(s["cpu"]) for s in samples[runner]) / total * 1e6  # type: ignore[arg-type]
+        rate = statistics.median(total / float(s["wall"]) for s in samples[runner])  # type: ignore[arg-type]
+        rss = max(float(s["peak_rss_mib"]) for s in samples[runner])  # type: ignore[arg-type]
+        summary[runner] = {"cpu": cpu, "rate": rate, "rss": rss}
+        print(f"| {runner} | {cpu:.2f} | {rate:,.0f} | {rss:.0f} |")
+    ratios = [s["cpu"] / r["cpu"] for s, r in zip(samples["aiocases"], samples["raw"], strict=True)]  # type: ignore[operator]
+    official = [o["cpu"] / s["cpu"] for s, o in zip(samples["aiocases"], samples["official"], strict=True)]  # type: ignore[operator]
+    summary["ratio"] = {"raw": statistics.median(ratios), "official": statistics.median(official)}  # type: ignore[arg-type]
+    print(
+        f"\naiocases/raw CPU per cell: {summary['ratio']['raw']:.2f}x (per-round median);"
+        f" official/aiocases: {summary['ratio']['official']:.1f}x"
+    )
+    return summary
+
+
+def rate_limited(args: argparse.Namespace, work: Path) -> dict[str, dict[str, float]]:
+    cases, cells, limit = (20, 250, 30) if args.quick else (60, 250, 30)
+    keys, total, digest = truth(cases, cells, seed=2)
+    ids = write_ids(keys, work, "limited.txt")
+    summary: dict[str, dict[str, float]] = {}
+    print(f"\n## Rate limited: {cases} cases x {cells} cells, fake limit {limit} requests/s (calendar windows)\n")
+    print("| runner | requests | 429s | 429 share | time s | achieved rate / limit |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    with fake_server(cases, cells, 2, "--rate-limit", str(limit), "--period", "1") as url:
+        for runner in ("aiocases", "official"):
+            server_stats(url, reset=True)
+            result = run_runner(runner, url, ids, args.page_size, args.concurrency)
+            check(result, total, digest)
+            stats = server_stats(url)
+            by_status: dict[str, int] = stats["by_status"]  # type: ignore[assignment]
+            ok, throttled = by_status.get("200", 0), by_status.get("429", 0)
+            share = ok / float(result["wall"]) / limit  # type: ignore[arg-type]
+            summary[runner] = {"share": share, "throttled": throttled / max(1, ok + throttled)}
+            print(
+                f"| {runner} | {ok + throttled} | {throttled} | {throttled / max(1, ok + throttled):.1%}"
+                f" | {float(result['wall']):.1f} | {share:.1%} |"  # type: ignore[arg-type]
+            )
+    return summary
+
+
+def scale(args: argparse.Namespace, work: Path) -> dict[str, float]:
+    large = 2_000 if args.quick else 10_000
+    small = large // 10
+    keys, _, _ = truth(large, 3, seed=3)
+    print(f"\n## Scale: {small:,} and {large:,} cases of 3 cells, ids streamed from a file\n")
+    print("| cases | peak RSS MiB | cells/s |")
+    print("| ---: | ---: | ---: |")
+    rss: dict[int, float] = {}
+    with fake_server(large, 3, 3) as url:
+        for count in (small, large):
+            ids = write_ids(keys[:count], work, f"scale-{count}.txt")
+            _, total, digest = truth(count, 3, seed=3) if count == small else (None, large * 3, truth(large, 3, 3)[2])
+            result = run_runner("aiocases", url, ids, args.page_size, args.concurrency)
+            check(result, total, digest)
+            rss[count] = float(result["peak_rss_mib"])  # type: ignore[arg-type]
+            print(f"| {count:,} | {rss[count]:.1f} | {total / float(result['wall']):,.0f} |")  # type: ignore[arg-type]
+    growth = rss[large] / rss[small] - 1
+    print(f"\npeak RSS growth from {small:,} to {large:,} cases: {growth:+.1%}")
+    return {"growth": growth}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller data and fewer rounds")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--only", choices=["throughput", "rate-limited", "scale"], action="append")
+    args = parser.parse_args()
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    only = set(args.only or ["throughput", "rate-limited", "scale"])
+    print(f"# aiocases benchmarks, {time.strftime('%Y-%m-%d')}")
+    print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}")
+    misses: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if "throughput" in only:
+            result = throughput(args, work)
+            if result["ratio"]["raw"] > 1.5:
+                misses.append(f"aiocases CPU per cell {result['ratio']['raw']:.2f}x raw (target <= 1.5x)")
+            if result["ratio"]["official"] < 20:
+                misses.append(f"official/aiocases CPU {result['ratio']['official']:.1f}x (target >= 20x)")
+        if "rate-limited" in only:
+            limited = rate_limited(args, work)["aiocases"]
+            if limited["share"] < 0.95 or limited["throttled"] >= 0.01:
+                misses.append(f"rate-limited run: {limited['share']:.1%} of limit, {limited['throttled']:.1%} 429s")
+        if "scale" in only:
+            growth = scale(args, work)["growth"]
+            if growth > 0.20:
+                misses.append(f"peak RSS grew {growth:.1%} from 1x to 10x cases (target <= 20%)")
+    print("\n## Targets\n")
+    print("\n".join(f"- MISSED: {miss}" for miss in misses) or "- all met")
+    sys.exit(1 if misses else 0)
+
+
+if __name__ == "__main__":
+    main()
