@@ -116,6 +116,7 @@ class Bucket:
     held_until: float = 0.0
     aligned: bool = True
     in_flight: int = 0
+    sent: int = 0
     consecutive_429: int = 0
 
     def roll(self, now: float) -> None:
@@ -137,11 +138,13 @@ class Bucket:
             wait = max(wait, self.window_end - now)
         return max(0.0, wait)
 
-    def take(self) -> None:
-        """Count one send against the budget."""
+    def take(self) -> int:
+        """Count one send against the budget; returns its sequence number."""
         self.in_flight += 1
+        self.sent += 1
         if self.remaining is not None:
             self.remaining -= 1
+        return self.sent
 
     def window_end_from(self, info: RateLimitInfo, now: float, wall: float) -> float | None:
         """When the window this response belongs to ends, on the monotonic clock.
@@ -158,23 +161,26 @@ class Bucket:
                 return boundary + _ALIGN_MARGIN
         return end
 
-    def observe(self, info: RateLimitInfo, now: float, wall: float) -> None:
-        """Correct the budget from a response's headers."""
+    def observe(self, info: RateLimitInfo, seq: int, now: float, wall: float) -> None:
+        """Correct the budget from the headers of the response to send ``seq``.
+
+        The server's Remaining counts what it had handled by then, which
+        includes requests of other clients of the same key but may miss ours
+        sent after ``seq``: those are taken off.  Our own count of this
+        window's sends can only be lower than the truth by what others sent,
+        so the smaller of the two is kept."""
         self.limit = info.limit if info.limit is not None else self.limit
         self.period = info.period if info.period else self.period
         end = self.window_end_from(info, now, wall)
         if end is None or info.remaining is None:
             return
+        estimate = info.remaining - (self.sent - seq)
         half = (self.period or 1.0) / 2
         if self.window_end is None or end > self.window_end + half:
-            # A newer window than the one counted: the server's count rules,
-            # less what is still in flight.
-            self.window_end = end
-            self.remaining = info.remaining - max(0, self.in_flight - 1)
+            self.window_end = end  # a newer window than the one counted
+            self.remaining = estimate
         elif end >= self.window_end - half:
-            # Same window: our count includes sends the server has not seen
-            # yet; the server's includes other clients of the same key.
-            self.remaining = info.remaining if self.remaining is None else min(self.remaining, info.remaining)
+            self.remaining = estimate if self.remaining is None else min(self.remaining, estimate)
 
     def hold(self, info: RateLimitInfo | None, retry_after: float | None, now: float, wall: float) -> float:
         """A 429: hold every request of the group; returns the hold in seconds."""
@@ -259,6 +265,7 @@ class Ticket:
     group: str
     epoch: int
     level: int
+    seq: int
     recorded: bool = False
 
 
@@ -342,8 +349,8 @@ class Gate:
                 await self._changed.wait()
                 continue
             self._in_flight += 1
-            bucket.take()
-            return Ticket(bucket, group, self.concurrency.epoch, self._in_flight)
+            seq = bucket.take()
+            return Ticket(bucket, group, self.concurrency.epoch, self._in_flight, seq)
 
     def record(self, ticket: Ticket, status: int, headers: Mapping[str, str], retry_after: float | None = None) -> None:
         """Learn from a response's status and ``X-RateLimit-*`` headers."""
@@ -351,6 +358,9 @@ class Gate:
         info = RateLimitInfo.from_headers(headers)
         now, wall = self._clock(), self._wall()
         bucket = self._groups.link(ticket.group, ticket.bucket, info.name if info else None)
+        # Linked to another group's bucket since this send: its sequence
+        # number counts the old bucket's sends; count nothing as sent after.
+        seq = ticket.seq if bucket is ticket.bucket else bucket.sent
         ticket.bucket = bucket
         if status == 429:
             self.stats.throttled += 1
@@ -358,7 +368,7 @@ class Gate:
             self.concurrency.on_throttled(ticket.epoch, ticket.level)
             return
         if info is not None:
-            bucket.observe(info, now, wall)
+            bucket.observe(info, seq, now, wall)
         if status < 500:
             bucket.consecutive_429 = 0
             if self.concurrency.on_success(ticket.epoch):

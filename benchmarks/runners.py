@@ -160,13 +160,17 @@ def main() -> None:
         await runner(args.url, case_ids, args.page_size, args.concurrency, tally)
         return time.process_time() - cpu, time.perf_counter() - wall
 
+    started = time.time()
     cpu, wall = asyncio.run(measured())
+    ended = time.time()
     peak_kib = peak_rss_kib()
     json.dump(
         {
             "runner": args.runner,
             "cpu": cpu,
             "wall": wall,
+            "started": started,
+            "ended": ended,
             "cells": tally.cells,
             "requests": tally.requests,
             "throttled": tally.throttled,

@@ -27,8 +27,8 @@ def test_headers_are_read() -> None:
 
 def test_spent_budget_waits_for_the_reset() -> None:
     bucket = Bucket(aligned=False)
-    bucket.take()
-    bucket.observe(info(remaining=2, reset=5), now=100.0, wall=0.0)
+    seq = bucket.take()
+    bucket.observe(info(remaining=2, reset=5), seq, now=100.0, wall=0.0)
     bucket.in_flight = 0
     assert bucket.delay(100.0) == 0
     bucket.take()
