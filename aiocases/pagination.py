@@ -38,12 +38,17 @@ async def walk_pages(fetch_page: FetchPage, page_size: int) -> AsyncGenerator[li
     page_number = 0
     while True:
         page = await fetch_page(page_number)
-        # Cells shift onto the next page when comments arrive (newest first).
-        fresh = [cell for cell in page if cell.id not in seen]
+        # Cells shift onto the next page when comments arrive (newest first);
+        # the usual page has none seen before and no id twice: set operations only.
+        ids = [cell.id for cell in page]
         before = len(seen)
-        seen.update(cell.id for cell in fresh)
-        if len(seen) - before != len(fresh):
-            fresh = _unique(fresh)  # the same id twice on one page
+        fresh = page if seen.isdisjoint(ids) else []
+        if fresh:
+            seen.update(ids)
+            if len(seen) - before != len(ids):
+                fresh = _unique(page, set())
+        elif page:
+            fresh = _unique(page, seen)
         if fresh:
             yield fresh
         if len(page) < page_size:
@@ -57,12 +62,12 @@ async def walk_pages(fetch_page: FetchPage, page_size: int) -> AsyncGenerator[li
         page_number += 1
 
 
-def _unique(cells: list[TimelineCell]) -> list[TimelineCell]:
-    ids: set[str] = set()
+def _unique(cells: list[TimelineCell], seen: set[str]) -> list[TimelineCell]:
+    """The cells whose ids are not in ``seen``, each once; adds them to ``seen``."""
     unique = []
     for cell in cells:
-        if cell.id not in ids:
-            ids.add(cell.id)
+        if cell.id not in seen:
+            seen.add(cell.id)
             unique.append(cell)
     return unique
 

@@ -210,6 +210,12 @@ class ConcurrencyLimit:
     grows back by one per window of successes up to just below that ceiling,
     and probes above it only slowly, after ``probe_interval`` seconds, so a
     limit the headers do not show costs a 429 now and then, not a stream.
+
+    For such a limit (a 429 while ``Remaining`` is above zero, typically on
+    requests in flight at once) the other refusals of the episode sharpen the
+    cut: of the ``level`` requests that were in flight, those not refused are
+    what the server accepts, and the limit drops to that at once instead of
+    halving its way down one 429 (and one wait) at a time.
     """
 
     def __init__(self, maximum: int, *, clock: Clock = time.monotonic, probe_interval: float = 30.0) -> None:
@@ -220,6 +226,8 @@ class ConcurrencyLimit:
         self._clock = clock
         self._cut_at = -math.inf
         self._probe_interval = probe_interval
+        self._episode_level = 0
+        self._episode_refused = 0
 
     @property
     def allowed(self) -> int:
@@ -239,11 +247,21 @@ class ConcurrencyLimit:
             self.ceiling = max(self.ceiling or 0, self.allowed + 1)
         return self.allowed > before
 
-    def on_throttled(self, epoch: int, level: int) -> bool:
-        """A request sent in ``epoch`` with ``level`` in flight got a 429;
+    def on_throttled(self, epoch: int, level: int, hidden: bool = False) -> bool:
+        """A request sent in ``epoch`` with ``level`` in flight got a 429
+        (``hidden``: with budget left, so a limit the headers do not show);
         returns True if this cut the limit."""
+        if hidden and epoch == self.epoch - 1 and self._episode_level:
+            self._episode_refused += 1
+            self._episode_level = max(self._episode_level, level)
+            accepted = self._episode_level - self._episode_refused
+            if 1 <= accepted < self.limit:
+                self.limit = float(accepted)
+                self.ceiling = accepted + 1
+            return False
         if epoch != self.epoch:
             return False
+        self._episode_level, self._episode_refused = (level, 1) if hidden else (0, 0)
         failed = min(self.limit, float(level))
         if self.ceiling is not None and failed >= self.ceiling - 1:
             # A probe just above the known ceiling failed: step back one.
@@ -365,7 +383,8 @@ class Gate:
         if status == 429:
             self.stats.throttled += 1
             bucket.hold(info, retry_after, now, wall)
-            self.concurrency.on_throttled(ticket.epoch, ticket.level)
+            hidden = info is not None and info.remaining is not None and info.remaining > 0
+            self.concurrency.on_throttled(ticket.epoch, ticket.level, hidden)
             return
         if info is not None:
             bucket.observe(info, seq, now, wall)

@@ -89,6 +89,16 @@ def test_equal_authors_are_shared_and_different_ones_not() -> None:
     assert third.attributes.author.content.name == "Ada King"
 
 
+def test_shared_authors_follow_changes_to_the_callers_dict() -> None:
+    raw = json.loads(json.dumps(REAL_CELL))
+    before = from_api_json(TimelineCell, raw)
+    raw["attributes"]["author"]["content"]["name"] = "Renamed"
+    after = from_api_json(TimelineCell, raw)
+    assert before.attributes.author is not None and before.attributes.author.content is not None
+    assert after.attributes.author is not None and after.attributes.author.content is not None
+    assert (before.attributes.author.content.name, after.attributes.author.content.name) == ("Ada Lovelace", "Renamed")
+
+
 def test_generated_timelines_round_trip() -> None:
     gen = Generator(seed=3)
     raw = gen.case(60).cells

@@ -97,6 +97,22 @@ def test_concurrency_cuts_once_per_episode_and_learns_the_ceiling() -> None:
     assert limit.allowed == probing - 1
 
 
+def test_refusals_of_one_episode_reveal_a_hidden_limit() -> None:
+    limit = ConcurrencyLimit(16)
+    epoch = limit.epoch
+    # 16 sent at once, a limit of 4 the headers do not show: 12 refused.
+    assert limit.on_throttled(epoch, level=16, hidden=True)
+    assert limit.allowed == 8
+    for level in range(15, 4, -1):
+        assert not limit.on_throttled(epoch, level=level, hidden=True)
+    assert limit.allowed == 4 and limit.ceiling == 5
+    # Budget 429s (Remaining 0) say nothing about concurrency: halving only.
+    budget = ConcurrencyLimit(16)
+    for level in range(16, 4, -1):
+        budget.on_throttled(0, level=level)
+    assert budget.allowed == 8
+
+
 def test_concurrency_never_below_one() -> None:
     limit = ConcurrencyLimit(2)
     for _ in range(5):

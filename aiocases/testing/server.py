@@ -51,8 +51,9 @@ class Faults:
     Rates are fractions of requests: ``server_error`` (500/502/503),
     ``reset`` (connection closed before any response), ``cut`` (connection
     closed mid-body), ``truncated`` (a complete response whose JSON is cut
-    short), ``slow`` (``slow_seconds`` of delay), ``insert`` (a new comment
-    added to the case just before a timeline page is served).
+    short), ``slow`` (``slow_seconds`` of delay), ``stall`` (``stall_seconds``
+    of delay: past a client's timeout), ``insert`` (a new comment added to the
+    case just before a timeline page is served).
     """
 
     seed: int = 0
@@ -62,6 +63,8 @@ class Faults:
     truncated: float = 0.0
     slow: float = 0.0
     slow_seconds: float = 0.5
+    stall: float = 0.0
+    stall_seconds: float = 5.0
     insert: float = 0.0
 
     def draw(self, key: str, nth: int) -> tuple[str | None, float]:
@@ -69,7 +72,7 @@ class Faults:
         digest = hashlib.blake2b(f"{self.seed}|{key}|{nth}".encode(), digest_size=8).digest()
         roll = int.from_bytes(digest, "big") / 2**64
         edge = 0.0
-        for name in ("server_error", "reset", "cut", "truncated", "slow", "insert"):
+        for name in ("server_error", "reset", "cut", "truncated", "slow", "stall", "insert"):
             edge += float(getattr(self, name))
             if roll < edge:
                 return name, (edge - roll) / float(getattr(self, name))
@@ -79,13 +82,16 @@ class Faults:
 @frozen
 class RecordedRequest:
     """What the fake received: method, raw path (as sent, still encoded),
-    query string, and whether credentials came with it."""
+    query string, whether credentials came with it, the status answered
+    (-1: the connection was dropped), and the case id as the server decoded it
+    from the path (``None`` if no route matched)."""
 
     method: str
     raw_path: str
     query: str
     authenticated: bool
     status: int
+    case_id: str | None = None
 
 
 @define
@@ -314,6 +320,7 @@ class FakeCasesAPI:
                     request.query_string,
                     self._authenticated(request) is True,
                     status,
+                    request.match_info.get("case_id"),
                 )
             )
 
@@ -339,8 +346,8 @@ class FakeCasesAPI:
             assert request.transport is not None
             request.transport.abort()
             raise ConnectionResetError("fault injection: reset")
-        if fault == "slow" and self.faults is not None:
-            await asyncio.sleep(self.faults.slow_seconds)
+        if fault in ("slow", "stall") and self.faults is not None:
+            await asyncio.sleep(self.faults.slow_seconds if fault == "slow" else self.faults.stall_seconds)
         if fault == "insert":
             case = self.find(request.match_info["case_id"])
             if case is not None:
