@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 
 import pytest
+from hypothesis import settings
 
 from aiocases import CasesClient, RetryPolicy
 from aiocases.testing import FakeCasesAPI
 
 pytest_plugins = ["aiocases.testing.pytest_plugin"]
+
+# CI replays the same examples every run (a landing must not hinge on luck);
+# local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -144,6 +144,7 @@ HOSTILE = [
     "%2e%2e",
     "%3F",
     "PROJ 1",
+    "{case}",
     "proj-1;x=1",
     "ünï-cødé-✓",
     "a\r\nX-Injected: 1",

@@ -167,3 +167,25 @@ def test_base_url_overrides_site() -> None:
     for bad in ("ftp://x", "127.0.0.1:80", "http://h/?a=1", "http://user:pw@h"):
         with pytest.raises(ValueError, match="base_url"):
             resolve_base_url(None, bad, environ={})
+
+
+def test_works_without_orjson() -> None:
+    """orjson is optional (the ``fast`` extra): the standard library decodes otherwise."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['orjson'] = None\n"
+        "from aiocases import sansio\n"
+        "import json\n"
+        "assert sansio.loads is json.loads\n"
+        "req = sansio.timeline_request('PROJ-1', 0, 10, False)\n"
+        "assert sansio.decipher(req, 200, {}, b'{\"data\": []}') == {'data': []}\n"
+        "try:\n"
+        "    sansio.decipher(req, 200, {}, b'{\"data\": [')\n"
+        "except sansio.DecodeError as exc:\n"
+        "    assert exc.transient\n"
+        "else:\n"
+        "    raise SystemExit('no DecodeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -176,11 +176,12 @@ class FakeCasesAPI:
         # Counters for a test or benchmark in another process (not part of the API).
         app.router.add_get("/_fake/stats", self._stats)
         app.router.add_post("/_fake/reset", self._reset)
-        base = "/api/v2/cases/{case_id}"
+        # Any segment, braces included (aiohttp's default pattern excludes them).
+        base = "/api/v2/cases/{case_id:[^/]+}"
         app.router.add_get(base + "/timelines", self._timeline)
         app.router.add_get(base + "/watchers", self._list_watchers)
-        app.router.add_post(base + "/watchers/{user_uuid}", self._watch)
-        app.router.add_delete(base + "/watchers/{user_uuid}", self._unwatch)
+        app.router.add_post(base + "/watchers/{user_uuid:[^/]+}", self._watch)
+        app.router.add_delete(base + "/watchers/{user_uuid:[^/]+}", self._unwatch)
         return app
 
     async def start(self) -> str:
