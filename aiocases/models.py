@@ -411,10 +411,11 @@ def _cell_fast(raw: object) -> TimelineCell | None:
     """The cell shape real responses have, built directly; ``None`` for any
     other shape, which the generated cattrs functions then handle.
 
-    Measured: the generated path costs ~5 µs a cell (a hook, a generated
-    function and a frozen ``__init__`` per object); this one about half, and
-    cells are what an export is made of.  ``tests/test_models.py`` checks with
-    hypothesis that both paths give equal models.
+    Measured (``benchmarks/README.md``): the generated path costs ~4.5 µs a
+    cell (a hook, a generated function and a frozen ``__init__`` per object),
+    this one ~2 µs, and cells are what an export is made of.
+    ``tests/test_parsing_properties.py`` checks with hypothesis that both
+    paths give equal models.
     """
     if type(raw) is not dict or raw.keys() != _CELL_KEYS:
         return None

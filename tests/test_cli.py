@@ -221,3 +221,32 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "wrote 480 of 480 cells" in result.stderr
     assert len(out.read_text().splitlines()) == 480
+
+
+def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's library example, run as written against the fake."""
+    import asyncio
+    import re
+
+    import aiocases
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = re.search(r"```python\n(import asyncio.*?)```", readme, re.S)
+    assert example is not None
+    api = FakeCasesAPI(seed=1)
+    for key, cells in (("PROJ-123", 7), ("PROJ-1", 3)):
+        api.add_case(cells, key=key)
+
+    class PointedClient(aiocases.CasesClient):
+        def __init__(self) -> None:
+            super().__init__(api.api_key, api.app_key, base_url=api.url)
+
+    async def serve_and_run() -> None:
+        async with api:
+            monkeypatch.setattr(aiocases, "CasesClient", PointedClient)
+            await asyncio.to_thread(exec, example.group(1), {"__name__": "readme"})
+
+    asyncio.run(serve_and_run())
+    lines = capsys.readouterr().out.splitlines()
+    assert len([line for line in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00 ", line)]) == 7
+    assert sorted(lines[-2:]) == ["PROJ-1 3 None", "PROJ-2 0 GET /api/v2/cases/PROJ-2/timelines: HTTP 404: Not Found"]

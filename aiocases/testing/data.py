@@ -89,11 +89,11 @@ class Generator:
         """A fresh user UUID (not one of the authors)."""
         return self._uuid()
 
-    def case(self, cells: int) -> FakeCase:
-        """A new case with ``cells`` comments."""
+    def case(self, cells: int, key: str | None = None) -> FakeCase:
+        """A new case with ``cells`` comments (``key``: its case key, else a generated one)."""
         self._serial += 1
         project = _PROJECTS[self._serial % len(_PROJECTS)]
-        case = FakeCase(id=self._uuid(), key=f"{project}-{self._serial}")
+        case = FakeCase(id=self._uuid(), key=key or f"{project}-{self._serial}")
         for _ in range(cells):
             case.append(self.comment())
         return case

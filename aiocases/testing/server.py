@@ -211,9 +211,11 @@ class FakeCasesAPI:
 
     # -- ground truth --------------------------------------------------------------
 
-    def add_case(self, cells: int = 0) -> FakeCase:
-        """Create a case with ``cells`` seeded comments."""
-        case = self.generator.case(cells)
+    def add_case(self, cells: int = 0, key: str | None = None) -> FakeCase:
+        """Create a case with ``cells`` seeded comments (``key``: its case key, e.g. ``PROJ-123``)."""
+        if key is not None and self.find(key) is not None:
+            raise ValueError(f"a case {key} exists already")
+        case = self.generator.case(cells, key)
         self.cases[case.id] = case
         self._by_key[case.key] = case
         return case
