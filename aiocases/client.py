@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import AsyncGenerator, Callable
@@ -71,6 +72,7 @@ class CasesClient:
         """Counters: ``requests``, ``retries``, ``throttled`` (429s), ``rate_limit_wait`` (seconds)."""
         self._gate = Gate(max_concurrency, stats=self.stats, rng=rng)
         self._transport: Transport | None = None
+        self._exports: set[asyncio.Task[CaseTimeline]] = set()
         self._send = backoff.on_exception(
             self._policy.waits,
             CasesError,
@@ -110,7 +112,13 @@ class CasesClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the session; the client can be entered again afterwards."""
+        """Cancel the cases exports still have in progress, then close the
+        session; the client can be entered again afterwards."""
+        running = list(self._exports)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
         if self._transport is not None:
             await self._transport.close()
             self._transport = None
@@ -179,13 +187,13 @@ class CasesClient:
                 return CaseTimeline(case_id, (), exc)
             return CaseTimeline(case_id, tuple(cells))
 
-        return export(case_ids, export_one, workers)
+        return export(case_ids, export_one, workers, self._exports)
 
     # -- sending ---------------------------------------------------------------
 
     async def _call(self, request: sansio.Request, parse: Callable[[JSON], _T]) -> _T:
         if self._transport is None:
-            raise RuntimeError("CasesClient is not open: use `async with CasesClient(...) as client:`")
+            raise RuntimeError("CasesClient is not open (never entered, or closed): use `async with CasesClient(...)`")
         result: _T = await self._send(request, parse)
         return result
 

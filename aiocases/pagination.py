@@ -107,13 +107,17 @@ async def _case_ids(case_ids: CaseIds) -> AsyncIterator[str]:
             yield case_id
 
 
-async def export(case_ids: CaseIds, export_one: ExportOne, concurrency: int) -> AsyncGenerator[CaseTimeline, None]:
+async def export(
+    case_ids: CaseIds, export_one: ExportOne, concurrency: int, track: set[asyncio.Task[CaseTimeline]]
+) -> AsyncGenerator[CaseTimeline, None]:
     """Run ``export_one`` over ``case_ids`` with at most ``concurrency`` cases
     in progress, pulling ids only as places free up, and yield each result as
     it finishes.  Closing or cancelling the generator cancels and awaits every
-    case it started."""
+    case it started.  Each case's task is also in ``track`` while it runs, so
+    whoever owns the connection can cancel it when closing."""
     source = _case_ids(case_ids).__aiter__()
     running: set[asyncio.Task[CaseTimeline]] = set()
+    done: set[asyncio.Task[CaseTimeline]] = set()
     exhausted = False
     try:
         while True:
@@ -123,13 +127,22 @@ async def export(case_ids: CaseIds, export_one: ExportOne, concurrency: int) -> 
                 except StopAsyncIteration:
                     exhausted = True
                     break
-                running.add(asyncio.ensure_future(export_one(case_id)))
+                task = asyncio.ensure_future(export_one(case_id))
+                running.add(task)
+                track.add(task)
+                task.add_done_callback(track.discard)
             if not running:
                 return
             done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
+            while done:
+                task = done.pop()
+                if task.cancelled():
+                    raise RuntimeError("the client was closed while this export was running")
                 yield task.result()
     finally:
+        for task in done:  # finished but never handed out: their errors are seen
+            if not task.cancelled():
+                task.exception()
         for task in running:
             task.cancel()
         if running:

@@ -69,6 +69,10 @@ class Transport:
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise TransportError(_describe(exc), method=request.method, path=request.path) from None
+        except RuntimeError:
+            if self._session.closed:  # aiohttp's "Session is closed": ours to word
+                raise RuntimeError("CasesClient was closed while a request was in flight") from None
+            raise
 
     async def close(self) -> None:
         """Close the session and its connections."""

@@ -250,3 +250,36 @@ def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: py
     lines = capsys.readouterr().out.splitlines()
     assert len([line for line in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00 ", line)]) == 7
     assert sorted(lines[-2:]) == ["PROJ-1 3 None", "PROJ-2 0 GET /api/v2/cases/PROJ-2/timelines: HTTP 404: Not Found"]
+
+
+def test_progress_bar_on_a_terminal(server: Server, truth: FakeCasesAPI) -> None:
+    import pty
+
+    keys = [case.key for case in list(truth.cases.values())[:6]]
+    leader, follower = pty.openpty()
+    environ = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "aiocases.cli", "export", *keys, "--base-url", server.url],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=environ,
+            timeout=60,
+        )
+        os.close(follower)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    text = screen.decode()
+    assert "\rcases 6/6  cells 210" in text
+    assert "429s 0" in text and "exported 6 cases (0 failed)" in text
+    assert len(done.stdout.splitlines()) == 6 * CELLS

@@ -230,7 +230,7 @@ def test_constructor_validation() -> None:
 
 async def test_closed_client_refuses_and_closes_its_session(fake_cases_api: FakeCasesAPI) -> None:
     client = CasesClient(fake_cases_api.api_key, fake_cases_api.app_key, base_url=fake_cases_api.url)
-    with pytest.raises(RuntimeError, match="async with"):
+    with pytest.raises(RuntimeError, match="not open"):
         await client.list_watchers("PROJ-1")
     async with client:
         transport = client._transport

@@ -130,6 +130,21 @@ async def test_cancelling_an_export_from_outside(client_for: MakeClient) -> None
         assert client_tasks() == []
 
 
+async def test_closing_the_client_stops_its_exports(client_for: MakeClient) -> None:
+    async with FakeCasesAPI(cases=20, cells=5, latency=0.05) as api:
+        client = client_for(api)
+        async with client:
+            results = client.export_timelines(list(api.cases), concurrency=6)
+            first = await results.__anext__()
+            assert first.ok
+        # Closed with cases in progress: they were cancelled, nothing runs on.
+        assert client_tasks() == [] or all("RequestHandler" in repr(t) for t in client_tasks())
+        with pytest.raises(RuntimeError, match="closed"):  # never a NotFound or a silent stop
+            async for _ in results:  # cases finished before the close come first
+                pass
+        await results.aclose()
+
+
 async def test_breaking_out_of_a_walk(client_for: MakeClient) -> None:
     async with FakeCasesAPI(cases=1, cells=100) as api:
         case = next(iter(api.cases.values()))
