@@ -108,7 +108,7 @@ class Progress:
         stats = self.client.stats
         line = (
             f"cases {self.done}/{total}  cells {self.cells:,}  {self.cells / elapsed:,.0f} cells/s"
-            f"  failed {self.failed}  429s {stats.throttled} (waited {stats.rate_limit_wait:.1f}s)"
+            f"  failed {self.failed}  429s {stats.throttled}  rate-limit holds {stats.rate_limit_wait:.1f}s"
         )
         self.stream.write(f"\r{line}\x1b[K")
         self.stream.flush()

@@ -39,7 +39,8 @@ Clock = Callable[[], float]
 @define
 class Stats:
     """Counters of one client, for logging: requests sent, retries made,
-    429 responses seen, and seconds requests spent held by the rate limit."""
+    429 responses seen, and seconds requests spent held by the rate limit
+    (summed over requests, so with many waiting it can exceed the wall time)."""
 
     requests: int = 0
     retries: int = 0

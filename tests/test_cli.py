@@ -281,5 +281,5 @@ def test_progress_bar_on_a_terminal(server: Server, truth: FakeCasesAPI) -> None
     assert done.returncode == 0
     text = screen.decode()
     assert "\rcases 6/6  cells 210" in text
-    assert "429s 0" in text and "exported 6 cases (0 failed)" in text
+    assert "429s 0  rate-limit holds" in text and "exported 6 cases (0 failed)" in text
     assert len(done.stdout.splitlines()) == 6 * CELLS
