@@ -5,9 +5,12 @@ The classes mirror the documents of the reference pages ("Get case timeline",
 (see ``shared/api/README.md``), so parsing is lenient where the API is open
 and strict where it promises a shape:
 
-* fields the pages do not list (``active``, a ``content`` string, ``ID``) are
-  kept in each object's ``extra`` mapping, so :func:`to_api_json` gives them
-  back and an export loses nothing;
+* the author's id arrives as ``ID``: read into ``id`` (``id`` is read too),
+  and written back as the documented ``id``; the ``content`` string every
+  real cell carries is a field of :class:`CellAttributes`;
+* other fields the pages do not list (``active``, ...) are kept in each
+  object's ``extra`` mapping, so :func:`to_api_json` gives them back and an
+  export loses nothing;
 * fields the pages list but a response omits are ``None``;
 * enum-like values (cell ``type``, author ``type``) are plain strings, since
   the API announces more types are coming; objects whose shape is open
@@ -67,6 +70,7 @@ class AuthorContent:
     """Profile of the user who wrote a cell (``attributes.author.content``).
 
     The real API sends the user id as ``ID``; it is read into ``id`` either way.
+    Cells with equal authors share one instance.
     """
 
     id: str | None = None
