@@ -41,6 +41,11 @@ class CasesClient:
     ``access_token``; the origin from ``base_url``, else ``site`` (default
     ``DD_SITE``, then ``datadoghq.com``).  Invalid arguments raise
     :class:`ValueError` here, before anything is sent.
+
+    ``retry_policy`` replaces the default :class:`~aiocases.retry.RetryPolicy`
+    (and with it ``max_retries``); ``rng`` seeds the jitter of retries and of
+    rate-limit holds, for reproducible tests.  Requests are logged at DEBUG on
+    the ``aiocases`` logger (method, path, status; never headers).
     """
 
     def __init__(
