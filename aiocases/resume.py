@@ -63,6 +63,11 @@ class ExportWriter:
                     f"{output} holds an earlier export ({self.journal.name} is beside it):"
                     " pass --resume to continue it, or remove both files to start over"
                 )
+            if resume and output.exists() and output.stat().st_size:
+                raise ResumeError(
+                    f"{output} has no {self.journal.name} beside it, so which of its cases are complete is unknown;"
+                    " remove it to start over"
+                )
             self._data = open(output, "wb")  # noqa: SIM115
             self._log = open(self.journal, "wb")  # noqa: SIM115
             self._log.write(_HEADER)
