@@ -61,7 +61,7 @@ def test_untrustworthy_files_are_refused(tmp_path: Path) -> None:
 def test_resume_without_a_journal(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text('{"case_id": "X"}\n')
-    with pytest.raises(ResumeError, match="no out.jsonl.progress"):
+    with pytest.raises(ResumeError, match=r"no out\.jsonl\.progress"):
         ExportWriter(out, resume=True)  # not ours to trust, nor to overwrite
     out.unlink()
     writer = ExportWriter(out, resume=True)
