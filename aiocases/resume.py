@@ -125,6 +125,12 @@ class ExportWriter:
             self._data.close()
             self._log.close()
 
+    def __enter__(self) -> ExportWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @staticmethod
     def _sync(handle: BinaryIO) -> None:
         handle.flush()

@@ -42,7 +42,8 @@ def test_a_half_written_case_is_cut_and_redone(tmp_path: Path) -> None:
     resumed.write_case("B", second)
     resumed.close()
     assert read(out) == [("A", c.id) for c in first] + [("B", c.id) for c in second]
-    assert ExportWriter(out, resume=True).completed == {"A", "EMPTY", "B"}
+    with ExportWriter(out, resume=True) as again:
+        assert again.completed == {"A", "EMPTY", "B"}
 
 
 def test_untrustworthy_files_are_refused(tmp_path: Path) -> None:
