@@ -122,8 +122,8 @@ class Progress:
 # -- commands ---------------------------------------------------------------------
 
 
-def _client(args: argparse.Namespace, **kwargs: object) -> CasesClient:
-    return CasesClient(site=args.site, base_url=args.base_url, **kwargs)  # type: ignore[arg-type]
+def _client(args: argparse.Namespace, max_concurrency: int = 16) -> CasesClient:
+    return CasesClient(site=args.site, base_url=args.base_url, max_concurrency=max_concurrency)
 
 
 async def _export(args: argparse.Namespace, client: CasesClient) -> int:

@@ -285,7 +285,6 @@ class Ticket:
     epoch: int
     level: int
     seq: int
-    recorded: bool = False
 
 
 @define
@@ -373,7 +372,6 @@ class Gate:
 
     def record(self, ticket: Ticket, status: int, headers: Mapping[str, str], retry_after: float | None = None) -> None:
         """Learn from a response's status and ``X-RateLimit-*`` headers."""
-        ticket.recorded = True
         info = RateLimitInfo.from_headers(headers)
         now, wall = self._clock(), self._wall()
         bucket = self._groups.link(ticket.group, ticket.bucket, info.name if info else None)
