@@ -55,11 +55,12 @@ def _read_ids(args: argparse.Namespace) -> tuple[Iterator[str], int | None]:
     elif args.input:
         path = Path(args.input)
         try:
-            with path.open(encoding="utf-8") as handle:
-                total = (total or 0) + sum(1 for _ in _lines(handle))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read --input {args.input}: {exc.__class__.__name__}: {exc}") from None
-        sources.append(_file_lines(path))
+            handle = path.open(encoding="utf-8")  # closed by _file_lines
+            # Counted up front only if it can be read twice (not a pipe or a FIFO).
+            total = (total or 0) + sum(1 for _ in _file_lines(path.open(encoding="utf-8"))) if path.is_file() else None
+        except (OSError, UnicodeDecodeError, UsageError) as exc:
+            raise UsageError(f"cannot read --input {args.input}: {exc}") from None
+        sources.append(_file_lines(handle))
     if not args.input and not args.case_ids:
         raise UsageError("no case ids: give them as arguments or with --input FILE (- for stdin)")
 
@@ -74,9 +75,12 @@ def _read_ids(args: argparse.Namespace) -> tuple[Iterator[str], int | None]:
     return unique(), total
 
 
-def _file_lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8") as handle:
-        yield from _lines(handle)
+def _file_lines(handle: TextIO) -> Iterator[str]:
+    with handle:
+        try:
+            yield from _lines(handle)
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"--input is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 # -- progress ---------------------------------------------------------------------

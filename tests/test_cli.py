@@ -111,6 +111,22 @@ def test_export_from_stdin(server: Server, truth: FakeCasesAPI) -> None:
     assert export_lines(result.stdout) == expected(truth, ids)
 
 
+def test_export_from_a_pipe_given_as_a_file(server: Server, truth: FakeCasesAPI) -> None:
+    # /dev/stdin is a pipe here: it can be read once only, so it must not be counted first.
+    ids = list(truth.cases)[4:7]
+    result = run("export", "--input", "/dev/stdin", "--base-url", server.url, stdin="\n".join(ids) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert export_lines(result.stdout) == expected(truth, ids)
+
+
+def test_input_that_is_not_text(server: Server, tmp_path: Path) -> None:
+    ids = tmp_path / "ids.bin"
+    ids.write_bytes(b"PROJ-1\n\xff\xfe\x00garbage\n")
+    result = run("export", "--input", str(ids), "--base-url", server.url)
+    assert result.returncode == 2
+    assert "UTF-8" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_failed_cases_are_reported_and_the_rest_exported(server: Server, truth: FakeCasesAPI) -> None:
     keys = [case.key for case in list(truth.cases.values())[:2]]
     result = run("export", keys[0], "NOPE-404", "bad/id", keys[1], "--base-url", server.url)
