@@ -216,8 +216,7 @@ class CasesClient:
             error = None
             if not 200 <= response.status < 300:
                 error = sansio.error_for(request, response.status, response.headers, response.body)
-            retry_after = getattr(error, "retry_after", None)
-            self._gate.record(ticket, response.status, response.headers, retry_after)
+            self._gate.record(ticket, response.status, response.headers)
         _log.debug("%s %s -> %d (%d bytes)", request.method, request.target, response.status, len(response.body))
         if error is not None:
             raise error

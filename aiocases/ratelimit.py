@@ -31,6 +31,8 @@ from types import TracebackType
 
 from attrs import define, field, frozen
 
+from aiocases.sansio import retry_after
+
 __all__ = ["Bucket", "ConcurrencyLimit", "Gate", "RateLimitInfo", "Stats", "Ticket"]
 
 Clock = Callable[[], float]
@@ -370,7 +372,7 @@ class Gate:
             seq = bucket.take()
             return Ticket(bucket, group, self.concurrency.epoch, self._in_flight, seq)
 
-    def record(self, ticket: Ticket, status: int, headers: Mapping[str, str], retry_after: float | None = None) -> None:
+    def record(self, ticket: Ticket, status: int, headers: Mapping[str, str]) -> None:
         """Learn from a response's status and ``X-RateLimit-*`` headers."""
         info = RateLimitInfo.from_headers(headers)
         now, wall = self._clock(), self._wall()
@@ -381,7 +383,7 @@ class Gate:
         ticket.bucket = bucket
         if status == 429:
             self.stats.throttled += 1
-            bucket.hold(info, retry_after, now, wall)
+            bucket.hold(info, retry_after(headers), now, wall)
             hidden = info is not None and info.remaining is not None and info.remaining > 0
             self.concurrency.on_throttled(ticket.epoch, ticket.level, hidden)
             return
