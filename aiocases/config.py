@@ -54,10 +54,6 @@ class Credentials:
             return {"Authorization": f"Bearer {self.access_token}"}
         return {"DD-API-KEY": self.api_key, "DD-APPLICATION-KEY": self.app_key}
 
-    def secrets(self) -> tuple[str, ...]:
-        """The secret values, for redaction checks."""
-        return tuple(v for v in (self.api_key, self.app_key, self.access_token) if v)
-
 
 def _check_header_value(name: str, value: str) -> None:
     # A newline in a key would split the header; reject it without echoing it.
