@@ -180,8 +180,8 @@ class FakeCasesAPI:
         base = "/api/v2/cases/{case_id:[^/]+}"
         app.router.add_get(base + "/timelines", self._timeline)
         app.router.add_get(base + "/watchers", self._list_watchers)
-        app.router.add_post(base + "/watchers/{user_uuid:[^/]+}", self._watch)
-        app.router.add_delete(base + "/watchers/{user_uuid:[^/]+}", self._unwatch)
+        app.router.add_post(base + "/watchers/{user_uuid:[^/]+}", self._watch_or_unwatch)
+        app.router.add_delete(base + "/watchers/{user_uuid:[^/]+}", self._watch_or_unwatch)
         return app
 
     async def start(self) -> str:
@@ -448,24 +448,18 @@ class FakeCasesAPI:
             return self._error(400, "Bad Request")
         return user.lower()
 
-    async def _watch(self, request: web.Request) -> web.Response:
+    async def _watch_or_unwatch(self, request: web.Request) -> web.Response:
+        """POST adds the watcher (201), DELETE removes it (204); both idempotent."""
         case = self._case_or_404(request)
+        if isinstance(case, web.Response):
+            return case
         user = self._user_or_400(request)
-        for answer in (case, user):
-            if isinstance(answer, web.Response):
-                return answer
-        assert isinstance(case, FakeCase) and isinstance(user, str)
-        if user not in case.watchers:
-            case.watchers.append(user)
-        return web.Response(status=201)
-
-    async def _unwatch(self, request: web.Request) -> web.Response:
-        case = self._case_or_404(request)
-        user = self._user_or_400(request)
-        for answer in (case, user):
-            if isinstance(answer, web.Response):
-                return answer
-        assert isinstance(case, FakeCase) and isinstance(user, str)
+        if isinstance(user, web.Response):
+            return user
+        if request.method == "POST":
+            if user not in case.watchers:
+                case.watchers.append(user)
+            return web.Response(status=201)
         if user in case.watchers:
             case.watchers.remove(user)
         return web.Response(status=204)
