@@ -10,15 +10,19 @@ from aiocases.errors import (
     ApiError,
     BadRequest,
     CasesError,
+    ClientClosed,
     DecodeError,
     Forbidden,
     NotFound,
+    PageLimitExceeded,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
     Timeout,
     TransportError,
     Unauthorized,
 )
+from aiocases.export import CaseDone, CaseTimeline, ExportEvent, TimelinePage
 from aiocases.models import (
     Author,
     AuthorContent,
@@ -29,7 +33,6 @@ from aiocases.models import (
     from_api_json,
     to_api_json,
 )
-from aiocases.pagination import CaseTimeline
 from aiocases.ratelimit import Stats
 from aiocases.retry import RetryPolicy
 
@@ -40,19 +43,25 @@ __all__ = [
     "Author",
     "AuthorContent",
     "BadRequest",
+    "CaseDone",
     "CaseTimeline",
     "CasesClient",
     "CasesError",
     "CellAttributes",
     "CellContent",
+    "ClientClosed",
     "DecodeError",
+    "ExportEvent",
     "Forbidden",
     "NotFound",
+    "PageLimitExceeded",
     "RateLimited",
+    "ResponseTooLarge",
     "RetryPolicy",
     "ServerError",
     "Stats",
     "TimelineCell",
+    "TimelinePage",
     "Timeout",
     "TransportError",
     "Unauthorized",

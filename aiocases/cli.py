@@ -21,8 +21,8 @@ from typing import TextIO
 
 from aiocases.client import CasesClient
 from aiocases.errors import CasesError
+from aiocases.export import CaseTimeline
 from aiocases.models import TimelineCell, to_api_json
-from aiocases.pagination import CaseTimeline
 from aiocases.resume import ExportWriter, ResumeError, cell_line
 
 __all__ = ["main"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
@@ -14,9 +15,10 @@ from backoff.types import Details
 
 from aiocases import sansio
 from aiocases.config import resolve_base_url, resolve_credentials
-from aiocases.errors import CasesError
+from aiocases.errors import CasesError, ClientClosed, RateLimited
+from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.models import JSON, TimelineCell, Watcher, structure_list
-from aiocases.pagination import CaseIds, CaseTimeline, FetchPage, export, walk_pages, walk_timeline
+from aiocases.pagination import FetchPage, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
 from aiocases.transport import Response, Transport
@@ -46,6 +48,20 @@ class CasesClient:
     (and with it ``max_retries``); ``rng`` seeds the jitter of retries and of
     rate-limit holds, for reproducible tests.  Requests are logged at DEBUG on
     the ``aiocases`` logger (method, path, status; never headers).
+
+    Limits, so that no call hangs or grows without bound:
+
+    * ``max_wait`` (seconds, default 300): a request the rate limit would
+      hold longer raises :class:`~aiocases.errors.RateLimited` at once,
+      carrying the wait the server asked for (``retry_after``); not retried.
+    * ``max_response_bytes`` (default 64 MiB, counted after decompression):
+      a larger body raises :class:`~aiocases.errors.ResponseTooLarge`; not retried.
+    * ``max_pages`` (default 10,000): a timeline walk that has not reached its
+      last page by then raises :class:`~aiocases.errors.PageLimitExceeded`.
+
+    One request therefore takes at most ``max_retries + 1`` tries of
+    ``timeout`` each, plus up to ``max_wait`` of rate-limit hold before each
+    try, plus the retry delays (``RetryPolicy``: at most 10 s each).
     """
 
     def __init__(
@@ -61,28 +77,34 @@ class CasesClient:
         access_token: str | None = None,
         retry_policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        max_wait: float = 300.0,
+        max_response_bytes: int = 64 * 1024 * 1024,
+        max_pages: int = 10_000,
     ) -> None:
-        if type(max_concurrency) is not int or max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be an int >= 1, got {max_concurrency!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-        if type(max_retries) is not int or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        _check_int("max_concurrency", max_concurrency, 1)
+        _check_seconds("timeout", timeout)
+        _check_int("max_retries", max_retries, 0)
+        _check_seconds("max_wait", max_wait, allow_zero=True)
+        _check_int("max_response_bytes", max_response_bytes, 1)
+        _check_int("max_pages", max_pages, 1)
         self._credentials = resolve_credentials(api_key, app_key, access_token)
         self._base_url = resolve_base_url(site, base_url)
         self._timeout = float(timeout)
         self._max_concurrency = max_concurrency
+        self._max_wait = float(max_wait)
+        self._max_response_bytes = max_response_bytes
+        self._max_pages = max_pages
         self._policy = retry_policy or RetryPolicy(max_retries=max_retries, rng=rng or random.Random())
         self.stats = Stats()
         """Counters: ``requests``, ``retries``, ``throttled`` (429s), ``rate_limit_wait`` (seconds)."""
-        self._gate = Gate(max_concurrency, stats=self.stats, rng=rng)
+        self._gate = Gate(max_concurrency, stats=self.stats, rng=rng, max_wait=self._max_wait)
         self._transport: Transport | None = None
-        self._exports: set[asyncio.Task[CaseTimeline]] = set()
+        self._exports: set[asyncio.Task[None]] = set()
         self._send = backoff.on_exception(
             self._policy.waits,
             CasesError,
             max_tries=self._policy.max_retries + 1,
-            giveup=self._policy.giveup,
+            giveup=self._giveup,
             jitter=None,
             on_backoff=self._on_backoff,
             logger=None,
@@ -108,6 +130,7 @@ class CasesClient:
                 self._credentials.headers(),
                 timeout=self._timeout,
                 max_connections=self._max_concurrency,
+                max_body=self._max_response_bytes,
             )
         return self
 
@@ -117,13 +140,17 @@ class CasesClient:
         await self.close()
 
     async def close(self) -> None:
-        """Cancel the cases exports still have in progress, then close the
-        session; the client can be entered again afterwards."""
+        """Cancel the exports in progress (they raise
+        :class:`~aiocases.errors.ClientClosed`), wake requests waiting in the
+        gate with the same error, then close the session.  Nothing bound to
+        the event loop survives, so the client can be entered again, under
+        this loop or another."""
         running = list(self._exports)
         for task in running:
             task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+        self._gate.close()
         if self._transport is not None:
             await self._transport.close()
             self._transport = None
@@ -156,43 +183,81 @@ class CasesClient:
     ) -> AsyncGenerator[TimelineCell, None]:
         """Every cell of the case's timeline, walking pages from 0 until a
         short one; each cell once, even when comments arrive mid-walk.
-        Arguments are checked here, before the first request."""
-        return walk_timeline(self._page_fetcher(case_id, page_size, ascending), page_size)
+        Arguments are checked here, before the first request; a walk longer
+        than ``max_pages`` raises :class:`~aiocases.errors.PageLimitExceeded`."""
+        fetch, path = self._page_fetcher(case_id, page_size, ascending)
+        return walk_timeline(fetch, page_size, ascending=ascending, max_pages=self._max_pages, path=path)
 
-    def _page_fetcher(self, case_id: str, page_size: int, ascending: bool) -> FetchPage:
-        sansio.timeline_request(case_id, 0, page_size, ascending)  # ValueError now, not at the first page
+    def _page_fetcher(self, case_id: str, page_size: int, ascending: bool) -> tuple[FetchPage, str]:
+        """A page getter for one walk, and the path that names it; a
+        ValueError for bad arguments now, not at the first page."""
+        path = sansio.timeline_request(case_id, 0, page_size, ascending).path
 
         async def fetch(page_number: int) -> list[TimelineCell]:
             return await self.get_timeline_page(case_id, page_number, page_size, ascending)
 
-        return fetch
+        return fetch, path
 
-    def export_timelines(
-        self, case_ids: CaseIds, page_size: int = 100, ascending: bool = True, concurrency: int | None = None
-    ) -> AsyncGenerator[CaseTimeline, None]:
-        """The timelines of many cases, ``concurrency`` (default
-        ``max_concurrency``) at a time, as a :class:`CaseTimeline` per case in
-        the order they finish.  One case's failure (``NotFound``, an invalid
-        id as :class:`ValueError`) is its result's ``error`` and does not stop
-        the others.  Use ``contextlib.aclosing`` to stop early: closing
-        cancels and awaits the cases in progress."""
+    def stream_timelines(
+        self,
+        case_ids: CaseIds,
+        page_size: int = 100,
+        ascending: bool = True,
+        concurrency: int | None = None,
+        *,
+        fail_fast: bool = True,
+    ) -> AsyncGenerator[ExportEvent, None]:
+        """The timelines of many cases as a stream of events, for exports
+        whose memory must not grow with a case's size: a
+        :class:`~aiocases.export.TimelinePage` per page of new cells and a
+        :class:`~aiocases.export.CaseDone` when a case ends, ``concurrency``
+        (default ``max_concurrency``) cases at a time.  A case that ends with
+        an error has had some of its pages yielded: discard them.
+
+        One case's failure (``NotFound``, an invalid id as
+        :class:`ValueError`) is its ``CaseDone.error`` and does not stop the
+        others.  With ``fail_fast`` (the default) an error that every other
+        case would meet too is raised instead, after the cases in progress are
+        cancelled: 401 or 403 (credentials or site), a rate-limit wait longer
+        than ``max_wait``, a closed client, or a connection failure before any
+        response came back.  Ids are pulled as places free up, and finished
+        cases are yielded while a slow id source is waited on.  Use
+        ``contextlib.aclosing`` to stop early: closing cancels and awaits the
+        cases in progress."""
         sansio.validate_page(0, page_size, ascending)
         workers = self._max_concurrency if concurrency is None else concurrency
-        if type(workers) is not int or workers < 1:
-            raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+        _check_int("concurrency", workers, 1)
         if isinstance(case_ids, (str, bytes)):
             raise ValueError("case_ids must be an iterable of case ids, not a single string")
 
-        async def export_one(case_id: str) -> CaseTimeline:
-            cells: list[TimelineCell] = []
-            try:
-                async for page in walk_pages(self._page_fetcher(case_id, page_size, ascending), page_size):
-                    cells += page
-            except (CasesError, ValueError) as exc:
-                return CaseTimeline(case_id, (), exc)
-            return CaseTimeline(case_id, tuple(cells))
+        def walk_case(case_id: str) -> AsyncGenerator[list[TimelineCell], None]:
+            fetch, path = self._page_fetcher(case_id, page_size, ascending)
+            return walk_pages(fetch, page_size, ascending=ascending, max_pages=self._max_pages, path=path)
 
-        return export(case_ids, export_one, workers, self._exports)
+        return stream(
+            case_ids,
+            walk_case,
+            concurrency=workers,
+            fail_fast=fail_fast,
+            max_wait=self._max_wait,
+            track=self._exports,
+        )
+
+    def export_timelines(
+        self,
+        case_ids: CaseIds,
+        page_size: int = 100,
+        ascending: bool = True,
+        concurrency: int | None = None,
+        *,
+        fail_fast: bool = True,
+    ) -> AsyncGenerator[CaseTimeline, None]:
+        """The timelines of many cases, each whole, as a :class:`CaseTimeline`
+        per case in the order they finish: :meth:`stream_timelines` with each
+        case's pages gathered (a case is all or nothing: a failed case has its
+        ``error`` and no cells).  Everything :meth:`stream_timelines` says of
+        concurrency, failures, ``fail_fast`` and closing holds here too."""
+        return collect(self.stream_timelines(case_ids, page_size, ascending, concurrency, fail_fast=fail_fast))
 
     # -- sending ---------------------------------------------------------------
 
@@ -203,29 +268,37 @@ class CasesClient:
         return result
 
     async def _send_once(self, request: sansio.Request, parse: Callable[[JSON], _T]) -> _T:
+        try:
+            response = await self._exchange(request)
+            if not 200 <= response.status < 300:
+                raise sansio.error_for(request, response.status, response.headers, response.body)
+            return parse(sansio.decipher(request, response.status, response.headers, response.body))
+        except CasesError as exc:
+            # Errors of the gate and of parsing know nothing of the request.
+            exc.method, exc.path = request.method, request.path
+            raise
+
+    async def _exchange(self, request: sansio.Request) -> Response:
+        """One try through the gate: the response, whatever its status."""
         transport = self._transport
         if transport is None:
-            raise RuntimeError("CasesClient was closed while a request was waiting")
+            raise ClientClosed("the client was closed while this request waited")
         async with self._gate.slot(request.group) as ticket:
             self.stats.requests += 1
             try:
-                response: Response = await transport.send(request)
+                response = await transport.send(request)
             except CasesError as exc:
                 _log.debug("%s %s failed: %s", request.method, request.target, exc.message)
                 raise
-            error = None
-            if not 200 <= response.status < 300:
-                error = sansio.error_for(request, response.status, response.headers, response.body)
             self._gate.record(ticket, response.status, response.headers)
         _log.debug("%s %s -> %d (%d bytes)", request.method, request.target, response.status, len(response.body))
-        if error is not None:
-            raise error
-        document = sansio.decipher(request, response.status, response.headers, response.body)
-        try:
-            return parse(document)
-        except CasesError as exc:
-            exc.method, exc.path = request.method, request.path
-            raise
+        return response
+
+    def _giveup(self, error: Exception) -> bool:
+        # A wait longer than max_wait is not waited out by retrying either.
+        if isinstance(error, RateLimited) and error.retry_after is not None and error.retry_after > self._max_wait:
+            return True
+        return self._policy.giveup(error)
 
     def _on_backoff(self, details: Details) -> None:
         self.stats.retries += 1
@@ -235,3 +308,14 @@ class CasesClient:
 
 def _ignore(document: JSON) -> None:
     return None
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if type(value) is not int or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def _check_seconds(name: str, value: object, *, allow_zero: bool = False) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if not ok or not (value >= 0 if allow_zero else value > 0):  # type: ignore[operator]
+        raise ValueError(f"{name} must be a finite number of seconds {'>=' if allow_zero else '>'} 0, got {value!r}")

@@ -56,9 +56,14 @@ class Credentials:
 
 
 def _check_header_value(name: str, value: str) -> None:
-    # A newline in a key would split the header; reject it without echoing it.
-    if any(ch in value for ch in "\r\n\0") or value != value.strip():
-        raise ValueError(f"{name} contains whitespace or control characters")
+    # Keys and tokens are printable ASCII with no spaces.  Anything else would
+    # split a header, be refused by aiohttp at every request, or (a non-UTF-8
+    # byte in the environment, which Python keeps as a surrogate) be sent as a
+    # different key: refuse it here, naming where it came from, never echoing it.
+    if not value.isascii() or not value.isprintable() or " " in value:
+        raise ValueError(
+            f"{name} contains whitespace, control or non-ASCII characters; a Datadog key or token has none"
+        )
 
 
 def resolve_credentials(
@@ -70,13 +75,18 @@ def resolve_credentials(
     """Keys from the arguments, else ``DD_API_KEY`` and ``DD_APP_KEY`` (or
     ``DD_APPLICATION_KEY``); an ``access_token`` (OAuth, scopes ``cases_read``
     / ``cases_write``) replaces both.  Raises :class:`ValueError` naming the
-    variables when neither is given."""
+    argument or variable when one is missing or holds characters no key has."""
     env = os.environ if environ is None else environ
     if access_token:
         _check_header_value("access_token", access_token)
         return Credentials(access_token=access_token)
-    api = api_key if api_key is not None else env.get("DD_API_KEY", "")
-    app = app_key if app_key is not None else env.get("DD_APP_KEY") or env.get("DD_APPLICATION_KEY", "")
+    api, api_from = (api_key, "api_key") if api_key is not None else (env.get("DD_API_KEY", ""), "DD_API_KEY")
+    if app_key is not None:
+        app, app_from = app_key, "app_key"
+    elif env.get("DD_APP_KEY"):
+        app, app_from = env["DD_APP_KEY"], "DD_APP_KEY"
+    else:
+        app, app_from = env.get("DD_APPLICATION_KEY", ""), "DD_APPLICATION_KEY"
     missing = [
         name
         for name, value in (("api_key (DD_API_KEY)", api), ("app_key (DD_APP_KEY or DD_APPLICATION_KEY)", app))
@@ -87,8 +97,8 @@ def resolve_credentials(
             f"missing credentials: {' and '.join(missing)}; pass them to CasesClient or set the environment"
             " variables (or pass access_token= for an OAuth app)"
         )
-    _check_header_value("api_key", api)
-    _check_header_value("app_key", app)
+    _check_header_value(api_from, api)
+    _check_header_value(app_from, app)
     return Credentials(api_key=api, app_key=app)
 
 

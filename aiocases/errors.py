@@ -14,10 +14,13 @@ __all__ = [
     "ApiError",
     "BadRequest",
     "CasesError",
+    "ClientClosed",
     "DecodeError",
     "Forbidden",
     "NotFound",
+    "PageLimitExceeded",
     "RateLimited",
+    "ResponseTooLarge",
     "ServerError",
     "Timeout",
     "TransportError",
@@ -138,3 +141,33 @@ class DecodeError(CasesError):
         super().__init__(message, method=method, path=path)
         self.field = field
         self.transient = transient
+
+
+class ClientClosed(TransportError):
+    """The client was closed while this request was waiting or in flight
+    (never retried: nothing can succeed on a closed client)."""
+
+    def __init__(self, message: str = "the client was closed", *, method: str = "", path: str = "") -> None:
+        super().__init__(message, method=method, path=path, retryable=False)
+
+
+class ResponseTooLarge(CasesError):
+    """The response body (counted after decompression) passed the client's
+    ``max_response_bytes``; the rest was not read, and it is not retried."""
+
+    def __init__(self, limit: int, *, method: str = "", path: str = "") -> None:
+        super().__init__(f"response body larger than max_response_bytes ({limit:,} bytes)", method=method, path=path)
+        self.limit = limit
+
+
+class PageLimitExceeded(CasesError):
+    """A timeline walk passed the client's ``max_pages`` without reaching its
+    last page (a server that keeps answering full pages would never end)."""
+
+    def __init__(self, max_pages: int, *, method: str = "", path: str = "") -> None:
+        super().__init__(
+            f"timeline walk passed max_pages ({max_pages:,} pages) without reaching a short page",
+            method=method,
+            path=path,
+        )
+        self.max_pages = max_pages

@@ -23,6 +23,7 @@ The bookkeeping (:class:`RateLimitInfo`, :class:`Bucket`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import time
@@ -31,6 +32,7 @@ from types import TracebackType
 
 from attrs import define, field, frozen
 
+from aiocases.errors import ClientClosed, RateLimited
 from aiocases.sansio import retry_after
 
 __all__ = ["Bucket", "ConcurrencyLimit", "Gate", "RateLimitInfo", "Stats", "Ticket"]
@@ -67,20 +69,25 @@ class RateLimitInfo:
         reset = headers.get("X-RateLimit-Reset")
         if remaining is None and reset is None:
             return None
+        # Values that make no sense are ignored, not obeyed: a limit below 1
+        # would hold every request forever, a tiny period overflows the
+        # window arithmetic, a negative count or wait is no count or wait.
+        period = _seconds(headers.get("X-RateLimit-Period"))
         return cls(
-            limit=_int(headers.get("X-RateLimit-Limit")),
-            period=_seconds(headers.get("X-RateLimit-Period")),
-            remaining=_int(remaining),
+            limit=_count(headers.get("X-RateLimit-Limit"), minimum=1),
+            period=period if period is not None and _MIN_PERIOD <= period <= _MAX_PERIOD else None,
+            remaining=_count(remaining, minimum=0),
             reset=_seconds(reset),
             name=headers.get("X-RateLimit-Name") or None,
         )
 
 
-def _int(value: str | None) -> int | None:
+def _count(value: str | None, *, minimum: int) -> int | None:
     try:
-        return int(value) if value is not None else None
-    except ValueError:
+        number = int(value) if value is not None else None
+    except ValueError:  # also for the over-long digit strings int() refuses
         return None
+    return number if number is not None and number >= minimum else None
 
 
 def _seconds(value: str | None) -> float | None:
@@ -89,6 +96,11 @@ def _seconds(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
+
+
+# A period outside these bounds (seconds) is no period Datadog uses.
+_MIN_PERIOD = 0.01
+_MAX_PERIOD = 7 * 86400.0
 
 
 # A response's Reset and the calendar boundary must agree this closely (the
@@ -280,7 +292,10 @@ class ConcurrencyLimit:
 
 @define
 class Ticket:
-    """A request's pass through the gate; :meth:`Gate.record` its response."""
+    """A request's pass through the gate; :meth:`Gate.record` its response.
+
+    ``bucket`` is the one the send was taken from, and the one
+    :meth:`Gate.release` gives it back to, whatever the response linked."""
 
     bucket: Bucket
     group: str
@@ -310,18 +325,24 @@ class _Groups:
             bucket.name = name
             self.by_name[name] = bucket
             return bucket
-        if named is not bucket:
-            named.in_flight += bucket.in_flight
-            bucket.in_flight = 0
-            self.by_group[group] = named
+        # Requests in flight stay counted in the bucket they were taken from
+        # and are released there (see Ticket): moving the count would strand
+        # it when one of them fails without a response.
+        self.by_group[group] = named
         return named
 
 
 class Gate:
     """Admits requests: ``async with gate.slot("timelines") as ticket`` around each send.
 
-    ``rng`` spreads the release of held requests; ``clock``/``wall`` and
-    ``sleep`` are injectable so tests can drive time.
+    A request that would have to wait longer than ``max_wait`` seconds for
+    its group's budget or hold raises :class:`~aiocases.errors.RateLimited` at
+    once, carrying the wait (``retry_after``).  :meth:`close` wakes every
+    waiting request with :class:`~aiocases.errors.ClientClosed` and leaves
+    nothing bound to the event loop, so the gate serves the next one.
+
+    ``rng`` spreads the release of held requests; ``clock``/``wall`` are
+    injectable so tests can drive time.
     """
 
     def __init__(
@@ -333,15 +354,21 @@ class Gate:
         wall: Clock = time.time,
         rng: random.Random | None = None,
         probe_interval: float = 30.0,
+        max_wait: float = math.inf,
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self.concurrency = ConcurrencyLimit(max_concurrency, clock=clock, probe_interval=probe_interval)
+        self.max_wait = max_wait
         self._groups = _Groups()
         self._in_flight = 0
         self._clock = clock
         self._wall = wall
         self._rng = rng or random.Random()
+        # Made anew at every close: an asyncio.Event binds to the loop that
+        # first waits on it, and a client may be used under another loop later.
         self._changed = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._generation = 0
 
     @property
     def in_flight(self) -> int:
@@ -352,17 +379,23 @@ class Gate:
         """An async context manager admitting one request of ``group``."""
         return _Slot(self, group)
 
+    def close(self) -> None:
+        """Wake every waiting request with :class:`ClientClosed`; later ones are admitted as usual."""
+        self._generation += 1
+        self._changed.set()
+        self._closing.set()
+        self._changed, self._closing = asyncio.Event(), asyncio.Event()
+
     async def acquire(self, group: str) -> Ticket:
         """Wait until a request of ``group`` may be sent, and count it."""
+        generation = self._generation
         while True:
+            if generation != self._generation:
+                raise ClientClosed("the client was closed while this request waited to be sent")
             bucket = self._groups.bucket(group)
-            now = self._clock()
-            delay = bucket.delay(now)
+            delay = bucket.delay(self._clock())
             if delay > 0:
-                # Positive jitter only: never earlier than the server asked.
-                delay += self._rng.uniform(0.0, min(0.25, 0.1 * delay + 0.01))
-                self.stats.rate_limit_wait += delay
-                await asyncio.sleep(delay)
+                await self._hold(delay)
                 continue
             if self._in_flight >= self.concurrency.allowed:
                 self._changed.clear()
@@ -372,6 +405,19 @@ class Gate:
             seq = bucket.take()
             return Ticket(bucket, group, self.concurrency.epoch, self._in_flight, seq)
 
+    async def _hold(self, delay: float) -> None:
+        if delay > self.max_wait:
+            raise RateLimited(
+                429,
+                [f"the rate limit asks to wait {delay:,.1f}s, longer than max_wait ({self.max_wait:g}s)"],
+                retry_after=delay,
+            )
+        # Positive jitter only: never earlier than the server asked.
+        delay += self._rng.uniform(0.0, min(0.25, 0.1 * delay + 0.01))
+        self.stats.rate_limit_wait += delay
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), delay)
+
     def record(self, ticket: Ticket, status: int, headers: Mapping[str, str]) -> None:
         """Learn from a response's status and ``X-RateLimit-*`` headers."""
         info = RateLimitInfo.from_headers(headers)
@@ -380,7 +426,6 @@ class Gate:
         # Linked to another group's bucket since this send: its sequence
         # number counts the old bucket's sends; count nothing as sent after.
         seq = ticket.seq if bucket is ticket.bucket else bucket.sent
-        ticket.bucket = bucket
         if status == 429:
             self.stats.throttled += 1
             bucket.hold(info, retry_after(headers), now, wall)
@@ -395,7 +440,8 @@ class Gate:
                 self._changed.set()
 
     def release(self, ticket: Ticket) -> None:
-        """The request is over (answered or failed): free its place."""
+        """The request is over (answered or failed): free its place in the
+        bucket it was taken from."""
         self._in_flight -= 1
         ticket.bucket.in_flight = max(0, ticket.bucket.in_flight - 1)
         self._changed.set()

@@ -9,6 +9,7 @@ decoded document or a typed :class:`~aiocases.errors.CasesError`.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -54,11 +55,24 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 try:  # orjson is optional (the ``fast`` extra): it halves JSON decoding time.
     import orjson
 
-    loads: Callable[[bytes], JSON] = orjson.loads
-    _JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
+    _fast_loads: Callable[[bytes], JSON] | None = orjson.loads
 except ImportError:  # pragma: no cover - exercised when the extra is absent
-    loads = json.loads
-    _JSON_ERRORS = (ValueError,)
+    _fast_loads = None
+# What decoding a hostile body can raise: invalid JSON or UTF-8 (ValueError),
+# or nesting deeper than the interpreter's stack (RecursionError).
+_JSON_ERRORS: tuple[type[Exception], ...] = (ValueError, RecursionError)
+
+
+def loads(body: bytes) -> JSON:
+    """Decode a JSON body: orjson when installed, else (and for what orjson
+    refuses but JSON allows, such as a lone surrogate escape ``"\\ud83d"``)
+    the standard library.  Raises :class:`ValueError` or :class:`RecursionError`."""
+    if _fast_loads is not None:
+        try:
+            return _fast_loads(body)
+        except ValueError:
+            pass  # a body the standard library may still accept; it decides
+    return json.loads(body)  # type: ignore[no-any-return]
 
 
 @frozen
@@ -175,10 +189,10 @@ def error_messages(body: bytes) -> list[str]:
     rendered = []
     for item in errors:
         if isinstance(item, dict):
-            parts = [str(item[k]) for k in ("title", "detail") if item.get(k)]
-            rendered.append(": ".join(parts) or json.dumps(item, sort_keys=True)[:200])
-        else:
-            rendered.append(str(item))
+            parts = [str(item[k])[:500] for k in ("title", "detail") if isinstance(item.get(k), (str, int, float))]
+            rendered.append(": ".join(parts) or "(an error object without title or detail)")
+        elif isinstance(item, (str, int, float)):
+            rendered.append(str(item)[:500])
     return rendered
 
 
@@ -191,7 +205,7 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
                 seconds = float(value)
             except ValueError:
                 continue
-            if seconds >= 0:
+            if math.isfinite(seconds) and seconds >= 0:  # "inf", "nan" and negatives count as absent
                 return seconds
     return None
 
@@ -206,7 +220,11 @@ def decipher(request: Request, status: int, headers: Mapping[str, str], body: by
             return None
         try:
             return loads(body)
-        except _JSON_ERRORS:
+        except RecursionError:
+            raise DecodeError(
+                "body is JSON nested too deeply to decode", method=request.method, path=request.path
+            ) from None
+        except ValueError:
             # Most often a body cut short on the wire: worth another try.
             raise DecodeError(
                 f"body of {len(body)} bytes is not valid JSON", transient=True, method=request.method, path=request.path

@@ -8,13 +8,14 @@ for timeouts) naming the request, never the headers it carried.
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Mapping
 
 import aiohttp
 from attrs import frozen
 from yarl import URL
 
-from aiocases.errors import Timeout, TransportError
+from aiocases.errors import ClientClosed, DecodeError, ResponseTooLarge, Timeout, TransportError
 from aiocases.sansio import Request
 
 __all__ = ["Response", "Transport"]
@@ -35,17 +36,34 @@ class Transport:
     Redirects are never followed (aiohttp would forward ``DD-API-KEY`` to
     another origin); TLS verification stays on; the connection pool holds at
     least ``max_connections`` so a request never times out waiting for one.
+    Bodies are decompressed here, not by aiohttp, so that no more than
+    ``max_body`` bytes are ever produced from one response (a small gzip body
+    can expand a thousandfold).
     """
 
-    def __init__(self, base_url: URL, headers: Mapping[str, str], *, timeout: float, max_connections: int) -> None:
+    def __init__(
+        self,
+        base_url: URL,
+        headers: Mapping[str, str],
+        *,
+        timeout: float,
+        max_connections: int,
+        max_body: int,
+    ) -> None:
         self._base = str(base_url)
+        self._max_body = max_body
         self._session = aiohttp.ClientSession(
-            headers={"Accept": "application/json", "User-Agent": "aiocases", **headers},
+            headers={
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+                "User-Agent": "aiocases",
+                **headers,
+            },
             connector=aiohttp.TCPConnector(limit=max_connections, limit_per_host=max_connections),
             # total bounds one try from send to the last byte of the body; the
             # gate keeps the pool from ever being the thing waited on.
             timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=timeout),
-            auto_decompress=True,
+            auto_decompress=False,
             trust_env=False,
         )
 
@@ -57,9 +75,11 @@ class Transport:
     async def send(self, request: Request) -> Response:
         """Send ``request`` and read its body; transport failures are typed."""
         url = URL(self._base + request.target, encoded=True)
+        if self._session.closed:
+            raise ClientClosed("the client was closed", method=request.method, path=request.path)
         try:
             async with self._session.request(request.method, url, allow_redirects=False) as response:
-                body = await response.read()
+                body = await _read_body(response, self._max_body, request)
                 return Response(response.status, response.headers, body)
         except asyncio.TimeoutError:
             raise Timeout("timed out", method=request.method, path=request.path) from None
@@ -68,15 +88,55 @@ class Transport:
                 f"response body cut short ({_describe(exc)})", method=request.method, path=request.path
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
+            if self._session.closed:
+                raise ClientClosed("the client was closed", method=request.method, path=request.path) from None
             raise TransportError(_describe(exc), method=request.method, path=request.path) from None
         except RuntimeError:
             if self._session.closed:  # aiohttp's "Session is closed": ours to word
-                raise RuntimeError("CasesClient was closed while a request was in flight") from None
+                raise ClientClosed(
+                    "the client was closed while this request was in flight", method=request.method, path=request.path
+                ) from None
             raise
 
     async def close(self) -> None:
         """Close the session and its connections."""
         await self._session.close()
+
+
+_CHUNK = 1 << 16
+# zlib's window bits: 47 reads a gzip or a zlib header; -15 a raw deflate stream.
+_WBITS = {"gzip": 47, "x-gzip": 47, "deflate": 47}
+
+
+async def _read_body(response: aiohttp.ClientResponse, limit: int, request: Request) -> bytes:
+    """The whole body, decompressed, refusing to produce more than ``limit`` bytes."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding == "identity":
+        length = response.content_length
+        if length is not None and length <= limit:
+            return await response.read()  # the usual case: no copy, no counting
+        decompress = None
+    elif encoding in _WBITS:
+        decompress = zlib.decompressobj(_WBITS[encoding])
+    else:
+        raise DecodeError(f"unsupported Content-Encoding {encoding[:40]!r}", method=request.method, path=request.path)
+    body = bytearray()
+    try:
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            if decompress is not None:
+                chunk = decompress.decompress(chunk, limit + 1 - len(body))
+            body += chunk
+            if len(body) > limit or (decompress is not None and decompress.unconsumed_tail):
+                raise ResponseTooLarge(limit, method=request.method, path=request.path)
+        if decompress is not None:
+            body += decompress.flush()
+    except zlib.error:
+        raise DecodeError(
+            f"{encoding} body could not be decompressed", transient=True, method=request.method, path=request.path
+        ) from None
+    if len(body) > limit:
+        raise ResponseTooLarge(limit, method=request.method, path=request.path)
+    return bytes(body)
 
 
 def _describe(exc: BaseException) -> str:

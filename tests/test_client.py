@@ -31,10 +31,11 @@ MakeClient = Callable[..., CasesClient]
 def test_public_names_are_pinned() -> None:
     assert sorted(aiocases.__all__) == sorted(
         [
-            "ApiError", "Author", "AuthorContent", "BadRequest", "CaseTimeline", "CasesClient", "CasesError",
-            "CellAttributes", "CellContent", "DecodeError", "Forbidden", "NotFound", "RateLimited", "RetryPolicy",
-            "ServerError", "Stats", "TimelineCell", "Timeout", "TransportError", "Unauthorized", "Watcher",
-            "__version__", "from_api_json", "to_api_json",
+            "ApiError", "Author", "AuthorContent", "BadRequest", "CaseDone", "CaseTimeline", "CasesClient",
+            "CasesError", "CellAttributes", "CellContent", "ClientClosed", "DecodeError", "ExportEvent", "Forbidden",
+            "NotFound", "PageLimitExceeded", "RateLimited", "ResponseTooLarge", "RetryPolicy", "ServerError", "Stats",
+            "TimelineCell", "TimelinePage", "Timeout", "TransportError", "Unauthorized", "Watcher", "__version__",
+            "from_api_json", "to_api_json",
         ]
     )  # fmt: skip
     for name in aiocases.__all__:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from aiocases import CasesClient, NotFound
+from aiocases import CasesClient, ClientClosed, NotFound
 from aiocases.testing import FakeCasesAPI, Faults
 
 MakeClient = Callable[..., CasesClient]
@@ -139,7 +139,7 @@ async def test_closing_the_client_stops_its_exports(client_for: MakeClient) -> N
             assert first.ok
         # Closed with cases in progress: they were cancelled, nothing runs on.
         assert client_tasks() == [] or all("RequestHandler" in repr(t) for t in client_tasks())
-        with pytest.raises(RuntimeError, match="closed"):  # never a NotFound or a silent stop
+        with pytest.raises(ClientClosed, match="closed"):  # never a NotFound or a silent stop
             async for _ in results:  # cases finished before the close come first
                 pass
         await results.aclose()

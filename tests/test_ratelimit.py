@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from aiocases.ratelimit import Bucket, ConcurrencyLimit, Gate, RateLimitInfo
 
 
@@ -158,5 +160,28 @@ async def test_groups_sharing_a_limit_name_share_a_budget() -> None:
     b = await gate.acquire("watchers")
     gate.record(b, 200, headers)
     gate.release(b)
-    assert a.bucket is b.bucket
     assert a.bucket.remaining == 0
+    # The watchers group now counts against the spent "cases" budget.
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(gate.acquire("watchers"), 0.05)
+    assert a.bucket.in_flight == b.bucket.in_flight == 0
+
+
+async def test_failed_requests_release_the_bucket_they_took_from() -> None:
+    """A group learns the limit name another group has; six of its requests
+    run, one is answered (linking the group) and five fail without a
+    response: nothing stays counted in flight, and later requests go at once."""
+    gate = Gate(16)
+    named = {"X-RateLimit-Limit": "3", "X-RateLimit-Period": "1", "X-RateLimit-Name": "cases"}
+    first = await gate.acquire("timelines")
+    gate.record(first, 200, {**named, "X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "1"})
+    gate.release(first)
+    tickets = [await gate.acquire("watchers") for _ in range(6)]
+    gate.record(tickets[0], 200, {**named, "X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "1"})
+    for ticket in tickets:  # one answered, five reset: all released
+        gate.release(ticket)
+    assert gate.in_flight == 0
+    assert all(t.bucket.in_flight == 0 for t in (first, *tickets))
+    # Within two windows the shared budget is back and a request is admitted.
+    admitted = await asyncio.wait_for(gate.acquire("watchers"), 2.5)
+    gate.release(admitted)

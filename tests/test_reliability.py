@@ -36,7 +36,8 @@ async def test_fault_soak(client_for: MakeClient, seed: int) -> None:
         # Cases that can never succeed, each for a different reason.
         api.fail_cases.update({keys[0]: 404, keys[1]: 403, keys[2]: 503})
         async with client_for(api, timeout=0.5, max_retries=6) as client:
-            results = {r.case_id: r async for r in client.export_timelines(keys, page_size=10, concurrency=12)}
+            export = client.export_timelines(keys, page_size=10, concurrency=12, fail_fast=False)
+            results = {r.case_id: r async for r in export}
         injected = sum(api.counters.faults.values())
         total = len(api.requests)
     assert set(results) == set(keys)
@@ -240,7 +241,8 @@ async def test_no_key_material_anywhere(caplog: pytest.LogCaptureFixture) -> Non
                         await call
                     except CasesError as exc:
                         record(exc)
-                async for result in client.export_timelines([keys[2], "bad/id", "NOPE-2"], page_size=5):
+                ids = [keys[2], "bad/id", "NOPE-2"]
+                async for result in client.export_timelines(ids, page_size=5, fail_fast=False):
                     if result.error is not None:
                         record(result.error)
                 seen.append(repr(client.stats))
