@@ -65,7 +65,10 @@ class FakeCase:
     def append(self, cell: dict[str, JSON]) -> None:
         """Add a cell at the newest end."""
         self.cells.append(cell)
-        self.encoded.append(json.dumps(cell, separators=(",", ":"), ensure_ascii=False).encode())
+        try:
+            self.encoded.append(json.dumps(cell, separators=(",", ":"), ensure_ascii=False).encode())
+        except UnicodeEncodeError:  # a lone surrogate: sent as its \uXXXX escape, as JSON allows
+            self.encoded.append(json.dumps(cell, separators=(",", ":")).encode())
 
 
 class Generator:
