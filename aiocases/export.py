@@ -136,8 +136,9 @@ class _Export:
                     self.queue.put_nowait(TimelinePage(case_id, index, tuple(page)))
         except (CasesError, ValueError) as exc:
             error = exc
+        # Its place is freed when the consumer takes this event, so that the
+        # queue never holds more than ``concurrency`` cases' events.
         self.queue.put_nowait(CaseDone(case_id, index, count, error))
-        self.places.release()
 
     async def feed(self, case_ids: CaseIds) -> None:
         source = _case_ids(case_ids)
@@ -201,12 +202,13 @@ async def stream(
             if isinstance(event, TimelinePage):
                 export.room.release()
                 reached = True
-            elif event.error is None:
-                reached = True
-            elif fail_fast and is_fatal(event.error, reached=reached, max_wait=max_wait):
-                raise event.error
-            else:  # an answer came back for this case (404, a bad body), unless no request was sent
-                reached = reached or not isinstance(event.error, (TransportError, ValueError))
+            else:
+                export.places.release()
+                error = event.error
+                if error is not None and fail_fast and is_fatal(error, reached=reached, max_wait=max_wait):
+                    raise error
+                # Some answer came back for this case (a 404, a bad body), unless no request was sent.
+                reached = reached or not isinstance(error, (TransportError, ValueError))
             yield event
     finally:
         feeder.cancel()

@@ -354,7 +354,7 @@ class Gate:
         wall: Clock = time.time,
         rng: random.Random | None = None,
         probe_interval: float = 30.0,
-        max_wait: float = math.inf,
+        max_wait: float = 300.0,
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self.concurrency = ConcurrencyLimit(max_concurrency, clock=clock, probe_interval=probe_interval)

@@ -1,5 +1,6 @@
 """Benchmarks: export throughput and CPU per cell (raw aiohttp floor, aiocases,
-Datadog's official async client), a rate-limited run, and memory at scale.
+Datadog's official async client), a rate-limited run, memory at scale, and the
+command line's memory (10k to 1M cases; one case of 200k comments).
 
     python benchmarks/run.py            # everything, a few minutes
     python benchmarks/run.py --quick    # smaller, for a smoke check
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -175,16 +177,81 @@ def scale(args: argparse.Namespace, work: Path) -> dict[str, float]:
     return {"growth": growth}
 
 
+@contextmanager
+def anycase_server() -> Iterator[str]:
+    """``anycase.py`` in its own process: every case id exists with one comment."""
+    command = [sys.executable, str(HERE / "anycase.py")]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdin is not None
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+        process.stdout.close()
+
+
+def run_cli(work: Path, *args: str) -> tuple[dict[str, float], Path]:
+    """``aiocases export ... --output FILE`` in a fresh process, through climem.py; its figures and the output."""
+    output = work / "cli-export.jsonl"
+    for stale in (output, output.with_name(output.name + ".progress")):
+        stale.unlink(missing_ok=True)
+    command = [sys.executable, str(HERE / "climem.py"), "export", *args, "--output", str(output)]
+    env = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, env=env)
+    if done.returncode != 0 or json.loads(done.stdout)["status"] != 0:
+        raise SystemExit(f"aiocases export failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout), output
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def cli_memory(args: argparse.Namespace, work: Path) -> dict[str, float]:
+    """The command line's peak RSS: many one-comment cases, and one case of many comments."""
+    counts = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
+    print("\n## Command line memory: `aiocases export --input FILE --output FILE`, peak RSS of the process\n")
+    print("| export | peak RSS MiB | CPU s | wall s | cases/s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    rss: dict[int, float] = {}
+    with anycase_server() as url:
+        for count in counts:
+            ids = write_ids([f"CASE-{n}" for n in range(count)], work, f"cli-{count}.txt")
+            result, output = run_cli(work, "--input", str(ids), "--base-url", url)
+            if count_lines(output) != count:
+                raise SystemExit(f"the export of {count:,} cases did not write {count:,} lines")
+            rss[count] = result["peak_rss_mib"]
+            print(
+                f"| {count:,} cases of 1 comment | {rss[count]:.1f} | {result['cpu']:.1f} | {result['wall']:.1f}"
+                f" | {count / result['wall']:,.0f} |"
+            )
+    cells = 20_000 if args.quick else 200_000
+    with fake_server(1, cells, 4) as url:
+        (key,), _, _ = truth(1, 1, seed=4)
+        result, output = run_cli(work, key, "--base-url", url, "--page-size", "100")
+        if count_lines(output) != cells:
+            raise SystemExit(f"the export of one case of {cells:,} comments did not write them all")
+        print(
+            f"| 1 case of {cells:,} comments, page size 100 | {result['peak_rss_mib']:.1f} | {result['cpu']:.1f}"
+            f" | {result['wall']:.1f} | |"
+        )
+    growth = rss[counts[-1]] / rss[counts[0]] - 1
+    print(f"\npeak RSS growth from {counts[0]:,} to {counts[-1]:,} cases: {growth:+.1%}")
+    return {"growth": growth, "big_case": result["peak_rss_mib"], "largest": counts[-1]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data and fewer rounds")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--only", choices=["throughput", "rate-limited", "scale"], action="append")
+    parser.add_argument("--only", choices=["throughput", "rate-limited", "scale", "cli-memory"], action="append")
     args = parser.parse_args()
     args.rounds = args.rounds or (3 if args.quick else 7)
-    only = set(args.only or ["throughput", "rate-limited", "scale"])
+    only = set(args.only or ["throughput", "rate-limited", "scale", "cli-memory"])
     print(f"# aiocases benchmarks, {time.strftime('%Y-%m-%d')}")
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}")
     misses: list[str] = []
@@ -204,6 +271,12 @@ def main() -> None:
             growth = scale(args, work)["growth"]
             if growth > 0.20:
                 misses.append(f"peak RSS grew {growth:.1%} from 1x to 10x cases (target <= 20%)")
+        if "cli-memory" in only:
+            cli = cli_memory(args, work)
+            if cli["growth"] >= 0.10:
+                misses.append(f"CLI peak RSS grew {cli['growth']:.1%} from 10k to {cli['largest']:,.0f} cases (< 10%)")
+            if cli["big_case"] >= 100:
+                misses.append(f"CLI peak RSS {cli['big_case']:.0f} MiB for one large case (target < 100 MiB)")
     print("\n## Targets\n")
     print("\n".join(f"- MISSED: {miss}" for miss in misses) or "- all met")
     sys.exit(1 if misses else 0)
