@@ -16,6 +16,7 @@ status is 1 if any is missed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -39,10 +40,8 @@ from aiocases.testing import FakeCasesAPI  # noqa: E402
 
 
 @contextmanager
-def fake_server(cases: int, cells: int, seed: int, *extra: str) -> Iterator[str]:
-    """The fake API in its own process; yields its base URL."""
-    command = [sys.executable, "-m", "aiocases.testing", "--cases", str(cases), "--cells", str(cells)]
-    command += ["--seed", str(seed), "--api-key", API_KEY, "--app-key", APP_KEY, *extra]
+def serving(command: list[str]) -> Iterator[str]:
+    """A server in its own process that prints its base URL and serves until stdin closes."""
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stdin is not None
     try:
@@ -51,6 +50,13 @@ def fake_server(cases: int, cells: int, seed: int, *extra: str) -> Iterator[str]
         process.stdin.close()
         process.wait(timeout=30)
         process.stdout.close()
+
+
+def fake_server(cases: int, cells: int, seed: int, *extra: str) -> contextlib.AbstractContextManager[str]:
+    """The fake API in its own process; yields its base URL."""
+    command = [sys.executable, "-m", "aiocases.testing", "--cases", str(cases), "--cells", str(cells)]
+    command += ["--seed", str(seed), "--api-key", API_KEY, "--app-key", APP_KEY, *extra]
+    return serving(command)
 
 
 def server_stats(url: str, reset: bool = False) -> dict[str, object]:
@@ -177,18 +183,9 @@ def scale(args: argparse.Namespace, work: Path) -> dict[str, float]:
     return {"growth": growth}
 
 
-@contextmanager
-def anycase_server() -> Iterator[str]:
+def anycase_server() -> contextlib.AbstractContextManager[str]:
     """``anycase.py`` in its own process: every case id exists with one comment."""
-    command = [sys.executable, str(HERE / "anycase.py")]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None and process.stdin is not None
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.stdin.close()
-        process.wait(timeout=30)
-        process.stdout.close()
+    return serving([sys.executable, str(HERE / "anycase.py")])
 
 
 def run_cli(work: Path, *args: str) -> tuple[dict[str, float], Path]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from cli_helpers import CASES, CELLS, SEED, Server
 from hypothesis import settings
 
 from aiocases import CasesClient, RetryPolicy
@@ -33,3 +34,16 @@ def client_for() -> Callable[..., CasesClient]:
         return CasesClient(api.api_key, api.app_key, base_url=api.url, **kwargs)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    running = Server("--cases", str(CASES), "--cells", str(CELLS), "--seed", str(SEED))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def truth() -> FakeCasesAPI:
+    """The same data the server process holds (same seed), never started."""
+    return FakeCasesAPI(CASES, CELLS, seed=SEED)

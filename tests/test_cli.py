@@ -3,80 +3,17 @@ served from its own process (``python -m aiocases.testing``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, expected, export_lines, run
 
 from aiocases.testing import FakeCasesAPI
-
-CASES, CELLS, SEED = 24, 35, 5
-API_KEY, APP_KEY = "cli-secret-api-key-4242", "cli-secret-app-key-9898"
-
-
-class Server:
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "aiocases.testing", *args, "--api-key", API_KEY, "--app-key", APP_KEY],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.url = self.process.stdout.readline().strip()
-        assert self.url.startswith("http://127.0.0.1:")
-
-    def stop(self) -> None:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=10)
-        self.process.stdout.close()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    running = Server("--cases", str(CASES), "--cells", str(CELLS), "--seed", str(SEED))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def truth() -> FakeCasesAPI:
-    """The same data the server process holds (same seed), never started."""
-    return FakeCasesAPI(CASES, CELLS, seed=SEED)
-
-
-def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
-    environ.update({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY} if env is None else env)
-    return subprocess.run(
-        [sys.executable, "-m", "aiocases.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=120,
-    )
-
-
-def export_lines(text: str) -> dict[str, list[str]]:
-    """Cell ids per case from JSON Lines output, in order."""
-    cells: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        record = json.loads(line)
-        assert set(record) >= {"case_id", "id", "type", "attributes"}
-        cells.setdefault(record["case_id"], []).append(record["id"])
-    return cells
-
-
-def expected(truth: FakeCasesAPI, keys: list[str], ascending: bool = True) -> dict[str, list[str]]:
-    return {key: [c["id"] for c in truth.cells(key, ascending)] for key in keys}
 
 
 def assert_no_secrets(result: subprocess.CompletedProcess[str]) -> None:

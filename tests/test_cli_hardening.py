@@ -18,21 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cli import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, expected, export_lines, run
+from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, expected, export_lines, run
 
 from aiocases.testing import FakeCasesAPI
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    running = Server("--cases", str(CASES), "--cells", str(CELLS), "--seed", str(SEED))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def truth() -> FakeCasesAPI:
-    return FakeCasesAPI(CASES, CELLS, seed=SEED)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,60 @@
+"""What the command-line tests share: the fake API in its own process, and
+running ``aiocases`` as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from aiocases.testing import FakeCasesAPI
+
+CASES, CELLS, SEED = 24, 35, 5
+API_KEY, APP_KEY = "cli-secret-api-key-4242", "cli-secret-app-key-9898"
+
+
+class Server:
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aiocases.testing", *args, "--api-key", API_KEY, "--app-key", APP_KEY],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        assert self.url.startswith("http://127.0.0.1:")
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+        self.process.stdout.close()
+
+
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
+    environ.update({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY} if env is None else env)
+    return subprocess.run(
+        [sys.executable, "-m", "aiocases.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
+
+
+def export_lines(text: str) -> dict[str, list[str]]:
+    """Cell ids per case from JSON Lines output, in order."""
+    cells: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        record = json.loads(line)
+        assert set(record) >= {"case_id", "id", "type", "attributes"}
+        cells.setdefault(record["case_id"], []).append(record["id"])
+    return cells
+
+
+def expected(truth: FakeCasesAPI, keys: list[str], ascending: bool = True) -> dict[str, list[str]]:
+    return {key: [c["id"] for c in truth.cells(key, ascending)] for key in keys}
