@@ -215,7 +215,8 @@ def test_progress_bar_on_a_terminal(server: Server, truth: FakeCasesAPI) -> None
     environ = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "aiocases.cli", "export", *keys, "--base-url", server.url],
+            # Each id twice: the display counts cases, not input lines.
+            [sys.executable, "-m", "aiocases.cli", "export", *keys, *keys, "--base-url", server.url],
             stdout=subprocess.PIPE,
             stderr=follower,
             env=environ,
@@ -236,5 +237,6 @@ def test_progress_bar_on_a_terminal(server: Server, truth: FakeCasesAPI) -> None
     assert done.returncode == 0
     text = screen.decode()
     assert "\rcases 6/6  cells 210" in text
-    assert "429s 0  rate-limit holds" in text and "exported 6 cases (0 failed)" in text
+    assert "429s 0  rate-limit holds" in text and "exported 6 cases (0 failed, 6 duplicate ids skipped)" in text
+    assert "/12" not in text
     assert len(done.stdout.splitlines()) == 6 * CELLS

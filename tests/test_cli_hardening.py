@@ -258,6 +258,21 @@ def test_dev_null_has_no_journal(server: Server, keys: list[str]) -> None:
     assert (stray.stat().st_mtime_ns if stray.exists() else None) == before
 
 
+def test_a_fifo_is_written_without_a_journal(
+    server: Server, truth: FakeCasesAPI, keys: list[str], tmp_path: Path
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    base = ("--base-url", server.url)
+    assert "not a regular file" in one_line_error(run("export", keys[0], "--output", str(fifo), "--resume", *base))
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    result = run("export", keys[0], "--output", str(fifo), *base)
+    out, _ = reader.communicate(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert export_lines(out) == expected(truth, keys[:1])
+    assert not (tmp_path / "pipe.progress").exists()
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 def test_a_full_device_is_one_line(server: Server, keys: list[str]) -> None:
     line = one_line_error(run("export", keys[0], "--output", "/dev/full", "--base-url", server.url), code=1)
