@@ -296,7 +296,7 @@ class CasesClient:
 
     def _giveup(self, error: Exception) -> bool:
         # A wait longer than max_wait is not waited out by retrying either.
-        if isinstance(error, RateLimited) and error.retry_after is not None and error.retry_after > self._max_wait:
+        if isinstance(error, RateLimited) and error.waits_longer_than(self._max_wait):
             return True
         return self._policy.giveup(error)
 

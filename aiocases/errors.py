@@ -107,6 +107,11 @@ class RateLimited(ApiError):
         super().__init__(status, errors, method=method, path=path, headers=headers, body=body)
         self.retry_after = retry_after
 
+    def waits_longer_than(self, seconds: float) -> bool:
+        """True when the server asked for a wait longer than ``seconds``
+        (a client's ``max_wait``): neither retrying nor waiting will do."""
+        return self.retry_after is not None and self.retry_after > seconds
+
 
 class ServerError(ApiError):
     """5xx: the API failed; retried before it reaches the caller."""

@@ -47,9 +47,9 @@ class TimelinePage:
 
 @frozen
 class CaseDone:
-    """A case ended: ``cells`` pages' cells were yielded for it, and ``error``
-    is what stopped it (``None``: the walk reached its last page).  After an
-    error the case's pages so far are incomplete and should be discarded."""
+    """A case ended: its pages held ``cells`` cells, and ``error`` is what
+    stopped it (``None``: the walk reached its last page).  After an error
+    the case's pages so far are incomplete and should be discarded."""
 
     case_id: str
     index: int
@@ -88,7 +88,7 @@ def is_fatal(error: BaseException, *, reached: bool, max_wait: float) -> bool:
     if isinstance(error, (Unauthorized, Forbidden, ClientClosed)):
         return True
     if isinstance(error, RateLimited):
-        return error.retry_after is not None and error.retry_after > max_wait
+        return error.waits_longer_than(max_wait)
     return isinstance(error, TransportError) and not reached
 
 
@@ -125,6 +125,7 @@ class _Export:
         self.workers: set[asyncio.Task[None]] = set()
 
     async def work(self, case_id: str, index: int) -> None:
+        """Walk one case into the queue: its pages, then its end."""
         count = 0
         error: CasesError | ValueError | None = None
         try:
@@ -141,25 +142,27 @@ class _Export:
         self.queue.put_nowait(CaseDone(case_id, index, count, error))
 
     async def feed(self, case_ids: CaseIds) -> None:
+        """Start a worker per id as places free up; the last event is an :class:`_End`."""
         source = _case_ids(case_ids)
         end = _End()
         try:
-            for index in itertools.count():
-                await self.places.acquire()
-                try:
-                    case_id = await source.__anext__()
-                except StopAsyncIteration:
-                    break
-                task = asyncio.ensure_future(self.work(case_id, index))
-                self.workers.add(task)
-                task.add_done_callback(self.workers.discard)
+            try:
+                for index in itertools.count():
+                    await self.places.acquire()
+                    try:
+                        case_id = await source.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    task = asyncio.ensure_future(self.work(case_id, index))
+                    self.workers.add(task)
+                    task.add_done_callback(self.workers.discard)
+            except Exception as exc:  # the id source failed: the cases started finish, then the consumer raises it
+                end = _End(exc)
             while self.workers:
                 await asyncio.wait(set(self.workers))
         except asyncio.CancelledError:
             end = _End(ClientClosed("the client was closed while this export was running"))
             raise
-        except Exception as exc:  # the id source failed: the consumer raises it
-            end = _End(exc)
         finally:
             await self.stop_workers()
             await source.aclose()  # type: ignore[attr-defined]

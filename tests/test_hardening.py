@@ -280,6 +280,23 @@ async def test_a_slow_id_source_does_not_hold_back_finished_cases() -> None:
             await results.aclose()
 
 
+async def test_a_failing_id_source_lets_the_cases_started_finish() -> None:
+    async with FakeCasesAPI(cases=2, cells=30, latency=0.02) as fake:
+        keys = [case.key for case in fake.cases.values()]
+
+        async def ids() -> AsyncIterator[str]:
+            yield keys[0]
+            yield keys[1]
+            raise OSError("the id source broke")
+
+        finished = []
+        async with CasesClient(fake.api_key, fake.app_key, base_url=fake.url) as api:
+            with pytest.raises(OSError, match="broke"):
+                async for result in api.export_timelines(ids(), page_size=10):
+                    finished.append(result)
+    assert sorted(r.case_id for r in finished) == sorted(keys) and all(r.ok for r in finished)
+
+
 async def test_stream_yields_pages_then_the_cases_end() -> None:
     async with FakeCasesAPI(cases=4, cells=23) as fake:
         keys = [case.key for case in fake.cases.values()]
