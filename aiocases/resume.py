@@ -311,14 +311,22 @@ class ExportWriter:
         self._last_commit = time.monotonic()
 
     def close(self) -> None:
-        """Drop unfinished cases' spools and commit (the owner's partial lines
-        stay past the journaled length, where a resume cuts them off)."""
-        for spool in self._spools.values():
-            spool.close()
-        self._spools.clear()
-        self._backlog.close()
-        self._backlog_cases = []
-        self.commit()
+        """Stop: commit what is finished, cut off the case being written in
+        place, keep the finished cases that waited behind it, and drop the
+        spools of unfinished ones.  Should a write fail on the way (a full
+        disk), what was committed before still stands for a resume."""
+        try:
+            self.commit()
+            if self._owner is not None:
+                self._out.truncate(self._owner_start)
+                self._out.seek(self._owner_start)
+                self._owner = None
+            self._drain_backlog()
+            self.commit()
+        finally:
+            for spool in (*self._spools.values(), self._backlog):
+                spool.close()
+            self._spools.clear()
 
 
 class ExportFile:

@@ -192,3 +192,19 @@ def test_lines_hold_the_case_id_and_any_text() -> None:
     assert b"\\ud83d" in line
     plain = from_api_json(TimelineCell, {"id": "p", "type": "t", "attributes": {"content": "é"}})
     assert "é".encode() in cell_line("SEC-1", plain)  # UTF-8 text stays as it is
+
+
+def test_stopping_keeps_the_finished_cases_that_waited(tmp_path: Path) -> None:
+    """Interrupted while one case is written in place: that case is cut off,
+    and the cases that finished behind it are kept and journaled."""
+    out = tmp_path / "out.jsonl"
+    a, b = cells(4, 13), cells(3, 14)
+    export = open_export(out)
+    export.writer.page(0, "A", a[:2])  # in place, never finished
+    export.writer.page(1, "B", b)
+    export.writer.done(1, "B", None)  # finished behind A
+    export.close()
+    assert read(out) == [("B", x.id) for x in b]
+    resumed = open_export(out, resume=True)
+    assert list(resumed.completed()) == ["B"]
+    resumed.close()
