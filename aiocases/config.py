@@ -103,19 +103,37 @@ def resolve_credentials(
 
 
 def resolve_base_url(site: str | None, base_url: str | None, environ: Mapping[str, str] | None = None) -> URL:
-    """The API origin: ``base_url`` if given, else the host of ``site``
-    (default ``DD_SITE``, then ``datadoghq.com``).  Raises :class:`ValueError`
-    for an unknown site (listing the valid ones) or a malformed ``base_url``."""
-    if base_url is not None:
-        url = URL(base_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
-        if url.query_string or url.fragment or url.user or url.password:
-            raise ValueError("base_url must not carry a query, a fragment or user info")
-        return url.with_path(url.path.rstrip("/"))
+    """The API origin: ``base_url`` if given, else the host of ``site``;
+    given neither, ``AIOCASES_BASE_URL`` (an API-compatible server, such as
+    the fake), else the host of ``DD_SITE``, else ``datadoghq.com``.
+
+    Raises :class:`ValueError` for both arguments at once, an unknown site
+    (listing the valid ones), or a ``base_url`` that is not an origin."""
+    if site is not None and base_url is not None:
+        raise ValueError("pass site or base_url, not both: base_url replaces the site's API host")
     env = os.environ if environ is None else environ
+    if site is None and base_url is None:
+        base_url = env.get("AIOCASES_BASE_URL") or None
+    if base_url is not None:
+        return _origin(base_url)
     name = (site or env.get("DD_SITE") or "datadoghq.com").strip().lower()
     name = _SITE_ALIASES.get(name, name)
     if name not in SITES:
         raise ValueError(f"unknown Datadog site {name!r}; valid sites: {', '.join(SITES)}")
     return URL(SITES[name])
+
+
+def _origin(base_url: str) -> URL:
+    url = URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(
+            f"base_url must be an http(s) URL with a host, such as http://127.0.0.1:8126, got {base_url!r}"
+        )
+    if url.query_string or url.fragment or url.user or url.password:
+        raise ValueError("base_url must not carry a query, a fragment or user info")
+    if url.path not in ("", "/"):
+        raise ValueError(
+            f"base_url must be an origin such as {url.origin()}, without a path (got {url.path!r}):"
+            " aiocases adds /api/v2/cases/... itself"
+        )
+    return url.origin()

@@ -142,5 +142,9 @@ async def _read_body(response: aiohttp.ClientResponse, limit: int, request: Requ
 def _describe(exc: BaseException) -> str:
     # aiohttp's messages name the URL at most, never request headers; still,
     # keep only the first line and the class.
+    if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
+        # Its own text says "ssl:default" even for http:// URLs: name only what failed.
+        reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
+        return f"cannot connect to {exc.host}:{exc.port}: {reason}"
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -162,11 +162,22 @@ def test_sites() -> None:
         resolve_base_url("datadoghq.moon", None, environ={})
 
 
-def test_base_url_overrides_site() -> None:
-    assert str(resolve_base_url("nope", "http://127.0.0.1:8126/", environ={})) == "http://127.0.0.1:8126"
+def test_base_url_replaces_site() -> None:
+    assert str(resolve_base_url(None, "http://127.0.0.1:8126/", environ={"DD_SITE": "nope"})) == "http://127.0.0.1:8126"
     for bad in ("ftp://x", "127.0.0.1:80", "http://h/?a=1", "http://user:pw@h"):
         with pytest.raises(ValueError, match="base_url"):
             resolve_base_url(None, bad, environ={})
+    with pytest.raises(ValueError, match="not both"):
+        resolve_base_url("datadoghq.eu", "http://127.0.0.1:8126", environ={})
+    with pytest.raises(ValueError, match=r"origin such as https://api\.example\.com, without a path \(got '/api/v2'\)"):
+        resolve_base_url(None, "https://api.example.com/api/v2", environ={})
+
+
+def test_base_url_from_the_environment() -> None:
+    env = {"AIOCASES_BASE_URL": "http://127.0.0.1:9000", "DD_SITE": "datadoghq.eu"}
+    assert str(resolve_base_url(None, None, environ=env)) == "http://127.0.0.1:9000"
+    assert str(resolve_base_url("us3.datadoghq.com", None, environ=env)) == "https://api.us3.datadoghq.com"
+    assert str(resolve_base_url(None, None, environ={"DD_SITE": "datadoghq.eu"})) == "https://api.datadoghq.eu"
 
 
 def test_works_without_orjson() -> None:

@@ -1,0 +1,93 @@
+"""The ``aiocases`` command line: bulk export with progress and resume, the
+single-case commands (``timeline``, ``watch``, ``unwatch``, ``watchers``), and
+``demo``, an export against the built-in fake API, so the main job can be
+seen working without a Datadog account.
+
+Every failure is one line on stderr (``aiocases: error: ...``) and an exit
+status: 1 when cases or the run failed, 2 for a usage error, 128 + the signal
+when stopped by SIGINT, SIGTERM or SIGHUP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiocases.cli.args import parser
+from aiocases.cli.commands import run
+from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from aiocases.errors import CasesError, ClientClosed, Forbidden, RateLimited, TransportError, Unauthorized
+from aiocases.resume import ResumeError
+
+__all__ = ["main"]
+
+# Signals that stop a run the way Ctrl-C does: the output is flushed and
+# journaled, and the exit status is 128 + the signal's number.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+async def _run_until_signalled(args: argparse.Namespace, received: list[signal.Signals]) -> int:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+
+    def stop(sig: signal.Signals) -> None:
+        received.append(sig)
+        task.cancel()
+
+    for sig in _STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        return await run(args)
+    finally:
+        for sig in _STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+def _explain(exc: CasesError, args: argparse.Namespace) -> str:
+    """One line for an error that stopped a whole run, saying what to check."""
+    site = args.site or os.environ.get("DD_SITE") or "datadoghq.com"
+    where = f"--base-url {args.base_url}" if args.base_url else f"site {site}"
+    if isinstance(exc, (Unauthorized, Forbidden)):
+        return (
+            f"the API refused the credentials ({exc}); check DD_API_KEY and DD_APP_KEY, and that DD_SITE or --site"
+            f" names your organization's site (in use: {where})"
+        )
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        return f"{exc}; try again later, or raise --max-wait"
+    if isinstance(exc, TransportError) and not isinstance(exc, ClientClosed):
+        return f"cannot reach the API ({where}): {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``aiocases`` console script; returns the exit status."""
+    args = parser().parse_args(argv)
+    # Past a file-size limit (ulimit -f) a write fails with EFBIG instead of killing the process.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    received: list[signal.Signals] = []
+    resume = " (rerun with --resume to continue)" if getattr(args, "output", None) not in (None, "-") else ""
+    try:
+        return asyncio.run(_run_until_signalled(args, received))
+    except (UsageError, ValueError, ResumeError) as exc:
+        print(f"aiocases: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CasesError as exc:
+        print(f"aiocases: error: {_explain(exc, args)}{resume}", file=sys.stderr)
+        return EXIT_FAILED
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        sig = received[0] if received else signal.SIGINT
+        print(f"aiocases: interrupted by {sig.name}{resume}", file=sys.stderr)
+        return 128 + sig
+    except BrokenPipeError:
+        # `aiocases export | head`: the reader left; not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"aiocases: error: cannot write{where}: {exc.strerror or exc}{resume}", file=sys.stderr)
+        return EXIT_FAILED

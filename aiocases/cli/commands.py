@@ -1,0 +1,120 @@
+"""The single-case commands (``timeline``, ``watch``, ``unwatch``,
+``watchers``) and ``demo``, which runs an export against the built-in fake."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, stdout
+from aiocases.cli.exporting import ExportOptions, run_export
+from aiocases.client import CasesClient
+from aiocases.models import TimelineCell, to_api_json
+from aiocases.resume import cell_line
+
+__all__ = ["run"]
+
+
+def _client(args: argparse.Namespace, max_concurrency: int = 16) -> CasesClient:
+    return CasesClient(site=args.site, base_url=args.base_url, max_concurrency=max_concurrency, max_wait=args.max_wait)
+
+
+def _human(cell: TimelineCell) -> str:
+    attributes = cell.attributes
+    when = attributes.created_at.isoformat(timespec="seconds") if attributes.created_at else "?"
+    author = attributes.author.content if attributes.author else None
+    who = (author.name or author.handle or author.id) if author else None
+    message = attributes.cell_content.message if attributes.cell_content else None
+    body = "\n".join(f"    {line}" for line in (message or "").splitlines())
+    deleted = " (deleted)" if attributes.deleted_at else ""
+    return f"{when}  {who or 'unknown author'}  {attributes.type or cell.type}{deleted}\n{body}".rstrip()
+
+
+async def _timeline(args: argparse.Namespace, client: CasesClient) -> int:
+    async with client:
+        iterator = client.iter_timeline(args.case_id, page_size=args.page_size, ascending=args.ascending)
+        async with contextlib.aclosing(iterator) as cells:
+            async for cell in cells:
+                if args.json:
+                    stdout().write(cell_line(args.case_id, cell))
+                else:
+                    print(_human(cell))
+    return EXIT_OK
+
+
+async def _watch(args: argparse.Namespace, client: CasesClient) -> int:
+    async with client:
+        if args.command == "watch":
+            await client.watch_case(args.case_id, args.user_uuid)
+            print(f"{args.user_uuid} now watches {args.case_id}")
+        else:
+            await client.unwatch_case(args.case_id, args.user_uuid)
+            print(f"{args.user_uuid} no longer watches {args.case_id}")
+    return EXIT_OK
+
+
+async def _watchers(args: argparse.Namespace, client: CasesClient) -> int:
+    async with client:
+        watchers = await client.list_watchers(args.case_id)
+    for watcher in watchers:
+        print(json.dumps(to_api_json(watcher)) if args.json else watcher.user_id or watcher.id)
+    if not watchers and not args.json:
+        print(f"{args.case_id} has no watchers", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from aiocases.testing import FakeCasesAPI, Faults, RateLimitRule
+
+    rule = RateLimitRule(limit=args.rate_limit, period=1, name="cases") if args.rate_limit else None
+    faults = Faults(seed=args.seed, server_error=args.faults / 2, truncated=args.faults / 2) if args.faults else None
+    output = args.output or str(Path(tempfile.mkdtemp(prefix="aiocases-demo-")) / "export.jsonl")
+    async with FakeCasesAPI(args.cases, args.cells, seed=args.seed, rate_limit=rule, faults=faults) as api:
+        print(
+            f"demo: fake Case Management API at {api.url} with {args.cases} cases of {args.cells} comments"
+            + (f", limited to {args.rate_limit} requests/s" if rule else "")
+            + (f", {args.faults:.0%} of requests failing" if faults else ""),
+            file=sys.stderr,
+        )
+        options = ExportOptions(
+            case_ids=[case.key for case in api.cases.values()],
+            output=output,
+            page_size=args.page_size,
+            concurrency=args.concurrency,
+        )
+        client = CasesClient(api.api_key, api.app_key, base_url=api.url, max_concurrency=args.concurrency)
+        status = await run_export(options, client)
+        expected = sum(len(case.cells) for case in api.cases.values())
+    written = _count_lines(Path(output)) if output != "-" else expected if status == EXIT_OK else -1
+    where = "stdout" if output == "-" else output
+    print(f"demo: wrote {written:,} of {expected:,} cells to {where}", file=sys.stderr)
+    return status if written == expected else EXIT_FAILED
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Run the command ``args`` names; returns the exit status."""
+    if args.command == "demo":
+        return await _demo(args)
+    if args.command == "export":
+        options = ExportOptions(
+            case_ids=args.case_ids,
+            input=args.input,
+            output=args.output,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            page_size=args.page_size,
+            ascending=args.ascending,
+            concurrency=args.concurrency,
+        )
+        return await run_export(options, _client(args, max_concurrency=args.concurrency))
+    handlers = {"timeline": _timeline, "watch": _watch, "unwatch": _watch, "watchers": _watchers}
+    return await handlers[args.command](args, _client(args))

@@ -1,0 +1,226 @@
+"""``aiocases export``: case ids in, JSON Lines out, with progress, a
+journal for ``--resume``, and a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import stat
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from attrs import define, field, frozen
+
+from aiocases.cli.caseids import IdQueue, InputError, clean, read_ids
+from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, stdout
+from aiocases.client import CasesClient
+from aiocases.export import ExportEvent, TimelinePage
+from aiocases.models import JSON
+from aiocases.resume import LINE_FORMAT, ExportFile, ExportWriter, journal_path
+
+__all__ = ["ExportOptions", "Progress", "run_export"]
+
+
+@frozen
+class ExportOptions:
+    """What ``aiocases export`` (and the demo) export, and where to."""
+
+    case_ids: Sequence[str] = ()
+    input: str | None = None
+    output: str | None = None  # None or "-": stdout
+    resume: bool = False
+    overwrite: bool = False
+    page_size: int = 100
+    ascending: bool = True
+    concurrency: int = 16
+
+
+# Failures kept for the summary; the rest are counted.
+_FAILURES_SHOWN = 20
+
+
+@define
+class _Outcome:
+    failures: list[tuple[str, BaseException]] = field(factory=list)
+    failed: int = 0
+    written_cells: int = 0
+
+    def fail(self, case_id: str, error: BaseException) -> None:
+        self.failed += 1
+        if len(self.failures) < _FAILURES_SHOWN:
+            self.failures.append((case_id, error))
+
+
+def _open_output(options: ExportOptions) -> ExportFile:
+    if options.output in (None, "-"):
+        if options.resume:
+            raise UsageError("--resume needs --output FILE")
+        return ExportFile.stream(stdout())
+    output = Path(options.output)
+    settings: dict[str, JSON] = {"ascending": options.ascending, "format": LINE_FORMAT}
+    try:
+        return ExportFile.open(output, resume=options.resume, overwrite=options.overwrite, settings=settings)
+    except IsADirectoryError:
+        raise UsageError(f"--output {output} is a directory") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+
+
+async def run_export(options: ExportOptions, client: CasesClient) -> int:
+    """``aiocases export``: returns the exit status."""
+    fd = _input_fd(options.input)
+    try:
+        if not options.case_ids and fd is None:
+            raise UsageError("no case ids: give them as arguments or with --input FILE (- for stdin)")
+        _refuse_same_file(fd, Path(options.output) if options.output not in (None, "-") else None)
+        export = _open_output(options)
+        try:
+            return await _export_into(export, options, client, fd)
+        finally:
+            export.close()
+    finally:
+        if fd not in (None, 0):
+            os.close(fd)
+
+
+async def _export_into(export: ExportFile, options: ExportOptions, client: CasesClient, fd: int | None) -> int:
+    ids = IdQueue()
+    filling: asyncio.Task[None] | None = None
+    progress = Progress(sys.stderr, ids, client)
+    outcome = _Outcome()
+    try:
+        ids.mark_done(export.completed())
+        filling = asyncio.ensure_future(_fill(ids, options.case_ids, fd, options.input))
+        async with client:
+            events = client.stream_timelines(
+                ids, page_size=options.page_size, ascending=options.ascending, concurrency=options.concurrency
+            )
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    _take(event, export.writer, progress, outcome)
+    finally:
+        if filling is not None:
+            filling.cancel()
+            await asyncio.gather(filling, return_exceptions=True)
+        ids.close()
+        progress.finish()
+    _summary(progress, ids, outcome, client)
+    return EXIT_FAILED if outcome.failed else EXIT_OK
+
+
+def _take(event: ExportEvent, writer: ExportWriter, progress: Progress, outcome: _Outcome) -> None:
+    """One event into the output; a case whose cells cannot be written fails alone."""
+    if isinstance(event, TimelinePage):
+        writer.page(event.index, event.case_id, event.cells)
+        progress.update(cells=len(event.cells))
+        return
+    error = writer.done(event.index, event.case_id, event.error)
+    if error is not None:
+        outcome.fail(event.case_id, error)
+    else:
+        outcome.written_cells += event.cells
+    progress.update(case=True, failed=error is not None)
+
+
+def _summary(progress: Progress, ids: IdQueue, outcome: _Outcome, client: CasesClient) -> None:
+    elapsed = time.monotonic() - progress.started
+    notes = [f"{outcome.failed} failed"]
+    if ids.already_done:
+        notes.append(f"{ids.already_done} already done")
+    if ids.duplicates:
+        notes.append(f"{ids.duplicates} duplicate ids skipped")
+    print(
+        f"exported {progress.done - outcome.failed} cases ({', '.join(notes)}), {outcome.written_cells:,} cells"
+        f" in {elapsed:.1f}s; {client.stats.requests} requests, {client.stats.retries} retries,"
+        f" {client.stats.throttled} rate limited",
+        file=sys.stderr,
+    )
+    for case_id, error in outcome.failures:
+        print(f"  failed {case_id}: {type(error).__name__}: {error}", file=sys.stderr)
+    if outcome.failed > len(outcome.failures):
+        print(f"  ... and {outcome.failed - len(outcome.failures)} more", file=sys.stderr)
+
+
+def _input_fd(name: str | None) -> int | None:
+    """The descriptor ids are read from (``-``: stdin), opened now so that
+    errors are reported before anything is written."""
+    if name is None:
+        return None
+    if name == "-":
+        try:
+            os.fstat(0)
+        except OSError:
+            raise UsageError("--input - reads stdin, but stdin is closed") from None
+        return 0
+    try:
+        return os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UsageError(f"cannot read --input {name}: {exc.strerror}") from None
+
+
+def _refuse_same_file(fd: int | None, output: Path | None) -> None:
+    """Writing the output over the ids being read would destroy them."""
+    if fd is None or output is None:
+        return
+    source = os.fstat(fd)
+    for path in (output, journal_path(output)):
+        try:
+            target = path.stat()
+        except OSError:
+            continue
+        if (source.st_dev, source.st_ino) == (target.st_dev, target.st_ino) and stat.S_ISREG(target.st_mode):
+            raise UsageError(f"--input and --output are the same file ({path}): the export would overwrite its ids")
+
+
+async def _fill(queue: IdQueue, case_ids: Sequence[str], fd: int | None, name: str | None) -> None:
+    """Queue the ids of the arguments, then of the input, as they arrive."""
+    error: BaseException | None = None
+    try:
+        queue.add(clean(case_ids))
+        if fd is not None:
+            async for batch in read_ids(fd, name or "-"):
+                queue.add(batch)
+    except InputError as exc:
+        error = UsageError(str(exc))
+    finally:
+        queue.end(error)
+
+
+class Progress:
+    """A one-line progress display on a terminal; silent otherwise."""
+
+    def __init__(self, stream: TextIO | None, ids: IdQueue, client: CasesClient) -> None:
+        self.stream = stream
+        self.enabled = stream is not None and stream.isatty()
+        self.ids = ids
+        self.client = client
+        self.started = time.monotonic()
+        self.done = self.failed = self.cells = 0
+        self._shown = 0.0
+
+    def update(self, *, cells: int = 0, case: bool = False, failed: bool = False, force: bool = False) -> None:
+        self.cells += cells
+        self.done += case
+        self.failed += failed
+        now = time.monotonic()
+        if self.stream is None or not self.enabled or (not force and now - self._shown < 0.1):
+            return
+        self._shown = now
+        elapsed = max(now - self.started, 1e-9)
+        total = "?" if self.ids.total is None else str(self.ids.total)
+        stats = self.client.stats
+        line = (
+            f"cases {self.done}/{total}  cells {self.cells:,}  {self.cells / elapsed:,.0f} cells/s"
+            f"  failed {self.failed}  429s {stats.throttled}  rate-limit holds {stats.rate_limit_wait:.1f}s"
+        )
+        self.stream.write(f"\r{line}\x1b[K")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.stream is not None:
+            self.update(force=True)
+            self.stream.write("\n")
