@@ -43,13 +43,16 @@ Clock = Callable[[], float]
 @define
 class Stats:
     """Counters of one client, for logging: requests sent, retries made,
-    429 responses seen, and seconds requests spent held by the rate limit
-    (summed over requests, so with many waiting it can exceed the wall time)."""
+    429 responses seen, seconds requests spent held by the rate limit
+    (``rate_limit_wait``, summed over requests, so with many waiting it can
+    exceed the wall time), and seconds of wall time during which at least one
+    request was held (``rate_limit_held``)."""
 
     requests: int = 0
     retries: int = 0
     throttled: int = 0
     rate_limit_wait: float = 0.0
+    rate_limit_held: float = 0.0
 
 
 @frozen
@@ -369,6 +372,8 @@ class Gate:
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._generation = 0
+        self._holding = 0  # requests sleeping in a hold, and since when one has been
+        self._hold_started = 0.0
 
     @property
     def in_flight(self) -> int:
@@ -415,8 +420,16 @@ class Gate:
         # Positive jitter only: never earlier than the server asked.
         delay += self._rng.uniform(0.0, min(0.25, 0.1 * delay + 0.01))
         self.stats.rate_limit_wait += delay
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), delay)
+        if not self._holding:
+            self._hold_started = self._clock()
+        self._holding += 1
+        try:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), delay)
+        finally:
+            self._holding -= 1
+            if not self._holding:
+                self.stats.rate_limit_held += self._clock() - self._hold_started
 
     def record(self, ticket: Ticket, status: int, headers: Mapping[str, str]) -> None:
         """Learn from a response's status and ``X-RateLimit-*`` headers."""

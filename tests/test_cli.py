@@ -208,10 +208,14 @@ def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: py
 
 
 def test_progress_bar_on_a_terminal(server: Server, truth: FakeCasesAPI) -> None:
+    import fcntl
     import pty
+    import struct
+    import termios
 
     keys = [case.key for case in list(truth.cases.values())[:6]]
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))  # a 60-column terminal
     environ = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
     try:
         done = subprocess.run(
@@ -237,6 +241,49 @@ def test_progress_bar_on_a_terminal(server: Server, truth: FakeCasesAPI) -> None
     assert done.returncode == 0
     text = screen.decode()
     assert "\rcases 6/6  cells 210" in text
-    assert "429s 0  rate-limit holds" in text and "exported 6 cases (0 failed, 6 duplicate ids skipped)" in text
+    assert "exported 6 cases (0 failed, 6 duplicate ids skipped)" in text
+    updates = [part.split("\x1b[K")[0] for part in text.split("\r") if part.startswith("cases ")]
+    assert updates and all(len(update) <= 59 for update in updates)  # never wraps
     assert "/12" not in text
     assert len(done.stdout.splitlines()) == 6 * CELLS
+
+
+def test_first_five_minutes() -> None:
+    """--version, a bare `aiocases` and `python -m aiocases` print what a newcomer needs."""
+    import aiocases
+
+    version = run("--version", env={})
+    assert version.returncode == 0 and version.stdout.strip() == f"aiocases {aiocases.__version__}"
+    bare = run(env={})
+    assert bare.returncode == 0 and "usage: aiocases" in bare.stdout and "demo" in bare.stdout
+    module = subprocess.run([sys.executable, "-m", "aiocases", "--help"], capture_output=True, text=True, timeout=60)
+    assert module.returncode == 0 and "export" in module.stdout
+
+
+def test_every_option_has_help() -> None:
+    import argparse
+
+    from aiocases.cli.args import parser
+
+    def walk(command: argparse.ArgumentParser, name: str) -> list[str]:
+        missing = [f"{name} {a.dest}" for a in command._actions if not a.help and a.dest != "command"]
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    missing += walk(sub, sub_name)
+        return missing
+
+    assert walk(parser(), "aiocases") == []
+
+
+@pytest.mark.parametrize("bad", [("--cells", "-1"), ("--faults", "1.5"), ("--rate-limit", "-3"), ("--cases", "0")])
+def test_demo_refuses_out_of_range_options(bad: tuple[str, str]) -> None:
+    result = run("demo", *bad, env={})
+    assert result.returncode == 2 and f"argument {bad[0]}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_leaves_no_temporary_files(tmp_path: Path) -> None:
+    result = run("demo", "--cases", "3", "--cells", "4", env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "wrote 12 of 12 cells to a temporary file, now removed" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -66,7 +66,11 @@ def _explain(exc: CasesError, args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aiocases`` console script; returns the exit status."""
-    args = parser().parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
+    if args.command is None:
+        command_line.print_help()
+        return EXIT_OK
     # Past a file-size limit (ulimit -f) a write fails with EFBIG instead of killing the process.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     received: list[signal.Signals] = []

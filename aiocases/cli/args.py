@@ -3,91 +3,114 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 __all__ = ["parser"]
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text}")
-    return value
+def _number(kind: Callable[[str], float], low: float, high: float, what: str) -> Callable[[str], float]:
+    """An argument type: a number of ``kind`` with ``low <= value < high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value < high:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
+_INF = float("inf")
+_seconds = _number(float, 0, _INF, "a number of seconds >= 0")
+_positive = _number(int, 1, _INF, "a whole number >= 1")
+_count = _number(int, 0, _INF, "a whole number >= 0")
+_share = _number(float, 0, 1, "a share from 0 to below 1, such as 0.05")
 
 
 def parser() -> argparse.ArgumentParser:
     """The parser of every command and option."""
+    from aiocases import __version__
+
     top = argparse.ArgumentParser(
         prog="aiocases",
         description="Datadog Case Management from the command line. Credentials: DD_API_KEY and DD_APP_KEY"
-        " (or DD_APPLICATION_KEY); site: DD_SITE or --site.",
+        " (or DD_APPLICATION_KEY); site: DD_SITE or --site. Try `aiocases demo` first: no account needed.",
     )
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    top.add_argument("--version", action="version", version=f"aiocases {__version__}")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND")
+    _export(_command(commands, "export", "Export the timelines of many cases as JSON Lines, one line per cell."))
+    _timeline(_command(commands, "timeline", "Print one case's timeline."))
+    for name, verb in (("watch", "Add a user as a watcher of a case."), ("unwatch", "Remove a watcher from a case.")):
+        sub = _command(commands, name, verb)
+        sub.add_argument("case_id", metavar="CASE", help="the case's UUID or key (PROJ-123)")
+        sub.add_argument("user_uuid", metavar="USER_UUID", help="the user's UUID")
+    watchers = _command(commands, "watchers", "List a case's watchers.")
+    watchers.add_argument("case_id", metavar="CASE", help="the case's UUID or key (PROJ-123)")
+    watchers.add_argument("--json", action="store_true", help="one JSON:API object per line")
+    _demo(commands.add_parser("demo", help=_DEMO, description=_DEMO))
+    return top
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--site", help="Datadog site, e.g. datadoghq.eu (default: DD_SITE or datadoghq.com)")
-        sub.add_argument("--base-url", help="send requests to this API-compatible server instead (e.g. the fake)")
-        sub.add_argument(
-            "--max-wait",
-            type=_seconds,
-            default=300.0,
-            metavar="SECONDS",
-            help="fail rather than wait longer than this for the rate limit (default 300)",
-        )
-        return sub
 
-    def order(sub: argparse.ArgumentParser, ascending: bool) -> None:
-        group = sub.add_mutually_exclusive_group()
-        group.add_argument("--ascending", dest="ascending", action="store_true", help="oldest first")
-        group.add_argument("--descending", dest="ascending", action="store_false", help="newest first")
-        sub.set_defaults(ascending=ascending)
-        sub.add_argument("--page-size", type=_positive, default=100, help="cells per request (default 100)")
+_DEMO = "Export from a built-in fake API, to see the main job work with no account."
 
-    export = command("export", "Export the timelines of many cases as JSON Lines, one line per cell.")
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+) -> argparse.ArgumentParser:
+    """A command that talks to the API: where to, and how long to wait at most."""
+    sub = commands.add_parser(name, help=text, description=text)
+    sub.add_argument("--site", help="Datadog site, e.g. datadoghq.eu (default: DD_SITE or datadoghq.com)")
+    sub.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="send requests to this API-compatible origin instead, e.g. the fake (default: AIOCASES_BASE_URL)",
+    )
+    sub.add_argument(
+        "--max-wait",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="fail rather than wait longer than this for the rate limit (default 300)",
+    )
+    return sub
+
+
+def _order(sub: argparse.ArgumentParser) -> None:
+    group = sub.add_mutually_exclusive_group()
+    group.add_argument("--ascending", dest="ascending", action="store_true", help="oldest first (the default)")
+    group.add_argument("--descending", dest="ascending", action="store_false", help="newest first")
+    sub.set_defaults(ascending=True)
+    sub.add_argument("--page-size", type=_positive, default=100, help="cells per request (default 100)")
+
+
+def _export(export: argparse.ArgumentParser) -> None:
     export.add_argument("case_ids", nargs="*", metavar="CASE_ID", help="case UUIDs or keys (PROJ-123)")
     export.add_argument("--input", metavar="FILE", help="read case ids from FILE, one per line (- for stdin)")
     export.add_argument("--output", metavar="FILE", help="write to FILE (default: stdout)")
-    export.add_argument("--resume", action="store_true", help="continue an interrupted export into --output")
-    export.add_argument("--overwrite", action="store_true", help="replace an existing --output instead of refusing")
+    resume = export.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true", help="continue an interrupted export into --output")
+    resume.add_argument("--overwrite", action="store_true", help="replace an existing --output instead of refusing")
     export.add_argument("--concurrency", type=_positive, default=16, help="cases in progress at once (default 16)")
-    order(export, ascending=True)
+    _order(export)
 
-    timeline = command("timeline", "Print one case's timeline.")
-    timeline.add_argument("case_id", metavar="CASE")
+
+def _timeline(timeline: argparse.ArgumentParser) -> None:
+    timeline.add_argument("case_id", metavar="CASE", help="the case's UUID or key (PROJ-123)")
     timeline.add_argument("--json", action="store_true", help="JSON Lines instead of text")
-    order(timeline, ascending=True)
+    _order(timeline)
 
-    for name, verb in (("watch", "Add a user as a watcher of a case."), ("unwatch", "Remove a watcher from a case.")):
-        sub = command(name, verb)
-        sub.add_argument("case_id", metavar="CASE")
-        sub.add_argument("user_uuid", metavar="USER_UUID")
 
-    watchers = command("watchers", "List a case's watchers.")
-    watchers.add_argument("case_id", metavar="CASE")
-    watchers.add_argument("--json", action="store_true", help="one JSON:API object per line")
-
-    demo = commands.add_parser(
-        "demo", help="Export from a built-in fake API: see the main job work, no account needed."
+def _demo(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--cases", type=_positive, default=60, help="cases the fake holds (default 60)")
+    demo.add_argument("--cells", type=_count, default=180, help="comments per case (default 180)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the fake's data and faults (default 0)")
+    demo.add_argument("--rate-limit", type=_count, default=40, help="the fake's requests/s limit (0: none; default 40)")
+    demo.add_argument("--faults", type=_share, default=0.05, help="share of requests that fail (default 0.05)")
+    demo.add_argument(
+        "--output", metavar="FILE", help="keep the export in FILE (- for stdout; default: a temporary file, removed)"
     )
-    demo.add_argument("--cases", type=_positive, default=60)
-    demo.add_argument("--cells", type=int, default=180)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--rate-limit", type=int, default=40, help="fake's requests/s limit (0: none; default 40)")
-    demo.add_argument("--faults", type=float, default=0.05, help="share of requests that fail (default 0.05)")
-    demo.add_argument("--output", metavar="FILE", help="where to write (default: a temporary file)")
-    demo.add_argument("--page-size", type=_positive, default=100)
-    demo.add_argument("--concurrency", type=_positive, default=16)
-    return top
+    demo.add_argument("--page-size", type=_positive, default=100, help="cells per request (default 100)")
+    demo.add_argument("--concurrency", type=_positive, default=16, help="cases in progress at once (default 16)")

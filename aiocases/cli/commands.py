@@ -68,11 +68,17 @@ async def _watchers(args: argparse.Namespace, client: CasesClient) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        return await _demo_into(args, args.output)
+    with tempfile.TemporaryDirectory(prefix="aiocases-demo-") as scratch:
+        return await _demo_into(args, str(Path(scratch) / "export.jsonl"))
+
+
+async def _demo_into(args: argparse.Namespace, output: str) -> int:
     from aiocases.testing import FakeCasesAPI, Faults, RateLimitRule
 
     rule = RateLimitRule(limit=args.rate_limit, period=1, name="cases") if args.rate_limit else None
     faults = Faults(seed=args.seed, server_error=args.faults / 2, truncated=args.faults / 2) if args.faults else None
-    output = args.output or str(Path(tempfile.mkdtemp(prefix="aiocases-demo-")) / "export.jsonl")
     async with FakeCasesAPI(args.cases, args.cells, seed=args.seed, rate_limit=rule, faults=faults) as api:
         print(
             f"demo: fake Case Management API at {api.url} with {args.cases} cases of {args.cells} comments"
@@ -90,7 +96,9 @@ async def _demo(args: argparse.Namespace) -> int:
         status = await run_export(options, client)
         expected = sum(len(case.cells) for case in api.cases.values())
     written = _count_lines(Path(output)) if output != "-" else expected if status == EXIT_OK else -1
-    where = "stdout" if output == "-" else output
+    where = {"-": "stdout", args.output: args.output}.get(
+        output, "a temporary file, now removed (--output FILE keeps it)"
+    )
     print(f"demo: wrote {written:,} of {expected:,} cells to {where}", file=sys.stderr)
     return status if written == expected else EXIT_FAILED
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import stat
 import sys
 import time
@@ -191,7 +192,7 @@ async def _fill(queue: IdQueue, case_ids: Sequence[str], fd: int | None, name: s
 
 
 class Progress:
-    """A one-line progress display on a terminal; silent otherwise."""
+    """A one-line progress display on a terminal, as wide as the terminal; silent otherwise."""
 
     def __init__(self, stream: TextIO | None, ids: IdQueue, client: CasesClient) -> None:
         self.stream = stream
@@ -210,15 +211,26 @@ class Progress:
         if self.stream is None or not self.enabled or (not force and now - self._shown < 0.1):
             return
         self._shown = now
-        elapsed = max(now - self.started, 1e-9)
+        self.stream.write(f"\r{self.line(now)[: self._width() - 1]}\x1b[K")  # the last column may wrap
+        self.stream.flush()
+
+    def line(self, now: float) -> str:
+        """``cases 12/60  cells 2,160  4,210/s  failed 0  429s 0  held 1.5s``
+        (held: the wall time during which the rate limit held requests)."""
         total = "?" if self.ids.total is None else str(self.ids.total)
         stats = self.client.stats
-        line = (
-            f"cases {self.done}/{total}  cells {self.cells:,}  {self.cells / elapsed:,.0f} cells/s"
-            f"  failed {self.failed}  429s {stats.throttled}  rate-limit holds {stats.rate_limit_wait:.1f}s"
+        rate = self.cells / max(now - self.started, 1e-9)
+        return (
+            f"cases {self.done}/{total}  cells {self.cells:,}  {rate:,.0f}/s  failed {self.failed}"
+            f"  429s {stats.throttled}  held {stats.rate_limit_held:.1f}s"
         )
-        self.stream.write(f"\r{line}\x1b[K")
-        self.stream.flush()
+
+    def _width(self) -> int:
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns if self.stream else 0
+        except (OSError, ValueError):
+            columns = 0
+        return columns if columns >= 20 else shutil.get_terminal_size().columns
 
     def finish(self) -> None:
         if self.enabled and self.stream is not None:
