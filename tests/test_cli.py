@@ -164,8 +164,9 @@ def test_interrupted_export_resumes_exactly(truth: FakeCasesAPI, tmp_path: Path,
 
 def test_readme_commands_are_the_ones_tested() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert "pip install -e '.[test]' && aiocases demo" in readme
-    assert "python3 -m pytest" in readme
+    first_screen = readme.split("## What it does")[0]
+    assert "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/aiocases demo" in first_screen
+    assert ".venv/bin/python -m pytest" in first_screen
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert "python -m pytest" in ci and "aiocases demo" in ci
 
@@ -178,33 +179,41 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 480
 
 
-def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's library example, run as written against the fake."""
-    import asyncio
+def test_readme_library_example_runs(tmp_path: Path) -> None:
+    """The README's library example, run as written against ``python -m aiocases.testing``
+    with the environment line the fake prints."""
     import re
-
-    import aiocases
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     example = re.search(r"```python\n(import asyncio.*?)```", readme, re.S)
     assert example is not None
-    api = FakeCasesAPI(seed=1)
-    for key, cells in (("PROJ-123", 7), ("PROJ-1", 3)):
-        api.add_case(cells, key=key)
-
-    class PointedClient(aiocases.CasesClient):
-        def __init__(self) -> None:
-            super().__init__(api.api_key, api.app_key, base_url=api.url)
-
-    async def serve_and_run() -> None:
-        async with api:
-            monkeypatch.setattr(aiocases, "CasesClient", PointedClient)
-            await asyncio.to_thread(exec, example.group(1), {"__name__": "readme"})
-
-    asyncio.run(serve_and_run())
-    lines = capsys.readouterr().out.splitlines()
-    assert len([line for line in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00 ", line)]) == 7
-    assert sorted(lines[-2:]) == ["PROJ-1 3 None", "PROJ-2 0 GET /api/v2/cases/PROJ-2/timelines: HTTP 404: Not Found"]
+    (tmp_path / "example.py").write_text(example.group(1))
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "aiocases.testing"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert fake.stdout is not None
+        printed = [fake.stdout.readline() for _ in range(3)]
+        exports = dict(item.split("=", 1) for item in printed[2].split()[1:])
+        assert printed[2].startswith("export AIOCASES_BASE_URL=") and exports["AIOCASES_BASE_URL"] == printed[0].strip()
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "AIOCASES_"))}
+        done = subprocess.run(
+            [sys.executable, "example.py"], cwd=tmp_path, env={**environ, **exports}, capture_output=True, text=True
+        )
+    finally:
+        assert fake.stdin is not None and fake.stdout is not None
+        fake.stdin.close()
+        fake.wait(timeout=10)
+        fake.stdout.close()
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    truth = FakeCasesAPI(10, 50, seed=0)
+    assert len([line for line in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00 ", line)]) == 50
+    assert sorted(lines[-3:]) == [
+        "NOPE-1 0 GET /api/v2/cases/NOPE-1/timelines: HTTP 404: Not Found",
+        f"PROJ-4 {len(truth.cells('PROJ-4'))} None",
+        f"SEC-5 {len(truth.cells('SEC-5'))} None",
+    ]
 
 
 def test_progress_bar_on_a_terminal(server: Server, truth: FakeCasesAPI) -> None:

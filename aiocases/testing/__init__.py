@@ -6,7 +6,20 @@ pytest as the ``fake_cases_api`` fixture; ``python -m aiocases.testing``
 serves it from its own process.
 """
 
+from aiocases.testing.app import RecordedRequest
 from aiocases.testing.data import FakeCase, Generator
-from aiocases.testing.server import FakeCasesAPI, Faults, RateLimitRule, RecordedRequest
+from aiocases.testing.faults import Faults
+from aiocases.testing.limits import RateLimitRule
+from aiocases.testing.server import FakeCasesAPI, LoopbackServer
+from aiocases.testing.store import CaseStore
 
-__all__ = ["FakeCase", "FakeCasesAPI", "Faults", "Generator", "RateLimitRule", "RecordedRequest"]
+__all__ = [
+    "CaseStore",
+    "FakeCase",
+    "FakeCasesAPI",
+    "Faults",
+    "Generator",
+    "LoopbackServer",
+    "RateLimitRule",
+    "RecordedRequest",
+]

@@ -1,0 +1,297 @@
+"""The fake's aiohttp application: the API's handlers over a
+:class:`~aiocases.testing.store.CaseStore`, behind one middleware per concern.
+
+Every request goes through, outermost first:
+
+1. *record*: counts it, in flight and by status, and keeps a
+   :class:`RecordedRequest` (status -1 when the connection was dropped);
+2. *redirect*: with ``redirect_to`` set, a 307 to that origin, nothing else;
+3. *authenticate*: 401 without credentials, 403 with wrong ones;
+4. *hidden limit*: 429 past ``max_in_flight`` requests at once, with
+   ``Remaining: 1`` (a limit the headers do not show);
+5. *rate limit*: 429 past the group's budget; the budget's headers are put on
+   every answer of the group, whatever inner step made it;
+6. *faults*: at most one seeded fault (:mod:`aiocases.testing.faults`);
+7. *latency*, then *failing cases* (``fail_cases``: a status for every
+   request about a case), then the handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+from attrs import define, field, frozen
+
+from aiocases.models import JSON
+from aiocases.testing.data import FakeCase
+from aiocases.testing.faults import ACTIONS, DROPPED, Faults, request_key
+from aiocases.testing.limits import RateLimiter
+from aiocases.testing.store import CaseStore
+
+__all__ = ["CONTENT_TYPE", "Counters", "FakeOptions", "RecordedRequest", "build_app"]
+
+CONTENT_TYPE = "application/vnd.api+json"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_UUID_CHARS = set("0123456789abcdefABCDEF-")
+
+
+_LIMIT_HEADERS = request_key("aiocases.rate_limit_headers")
+_LEVEL = request_key("aiocases.level")
+
+
+@frozen
+class RecordedRequest:
+    """What the fake received: method, raw path (as sent, still encoded),
+    query string, whether credentials came with it, the status answered
+    (-1: the connection was dropped), and the case id as the server decoded it
+    from the path (``None`` if no route matched)."""
+
+    method: str
+    raw_path: str
+    query: str
+    authenticated: bool
+    status: int
+    case_id: str | None = None
+
+
+@define
+class Counters:
+    """What the fake has seen since it started (or since ``/_fake/reset``)."""
+
+    by_status: Counter[int] = field(factory=Counter)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    requests: list[RecordedRequest] = field(factory=list)
+    faults: Counter[str] = field(factory=Counter)
+
+
+@define
+class FakeOptions:
+    """How the fake behaves; changed while it runs only through its attributes."""
+
+    api_key: str
+    app_key: str
+    access_token: str | None = None
+    limiter: RateLimiter = field(factory=lambda: RateLimiter({}))
+    max_in_flight: int | None = None
+    faults: Faults | None = None
+    latency: float = 0.0
+    error_style: str = "jsonapi"
+    redirect_to: str | None = None
+    fail_cases: dict[str, int] = field(factory=dict)
+
+
+class _Fake:
+    """The handlers and middlewares of one application."""
+
+    def __init__(self, store: CaseStore, options: FakeOptions, counters: Callable[[], Counters]) -> None:
+        self.store = store
+        self.options = options
+        self.counters = counters
+        self.faults = options.faults or Faults()
+        self._asked: Counter[str] = Counter()
+
+    # -- what faults may use ----------------------------------------------------------
+
+    def error(self, status: int, title: str) -> web.Response:
+        """A JSON:API error object, or the reference pages' plain strings."""
+        body: JSON = (
+            {"errors": [title]}
+            if self.options.error_style == "strings"
+            else {"errors": [{"status": str(status), "title": title}]}
+        )
+        return web.Response(status=status, body=json.dumps(body).encode(), content_type=CONTENT_TYPE)
+
+    def add_comment(self, case_id: str) -> None:
+        if self.store.find(case_id) is not None:
+            self.store.add_comment(case_id)
+
+    # -- middlewares, outermost first ----------------------------------------------------
+
+    @web.middleware
+    async def record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/_fake/"):
+            return await handler(request)
+        counters = self.counters()
+        counters.in_flight += 1
+        counters.peak_in_flight = max(counters.peak_in_flight, counters.in_flight)
+        request[_LEVEL] = counters.in_flight
+        status = 0
+        try:
+            response = await handler(request)
+            status = -1 if request.get(DROPPED) else response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except (ConnectionError, asyncio.CancelledError):
+            status = -1
+            raise
+        finally:
+            counters.in_flight -= 1
+            counters.by_status[status] += 1
+            counters.requests.append(
+                RecordedRequest(
+                    request.method,
+                    request.raw_path.split("?")[0],
+                    request.query_string,
+                    self.authenticated(request) is True,
+                    status,
+                    request.match_info.get("case_id"),
+                )
+            )
+
+    @web.middleware
+    async def redirect(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.options.redirect_to is not None and not request.path.startswith("/_fake/"):
+            return web.Response(status=307, headers={"Location": self.options.redirect_to + request.raw_path})
+        return await handler(request)
+
+    def authenticated(self, request: web.Request) -> bool | None:
+        """True: valid; False: present but wrong; None: missing."""
+        options = self.options
+        bearer = request.headers.get("Authorization", "")
+        if options.access_token and bearer.startswith("Bearer "):
+            return bearer[7:] == options.access_token
+        api, app = request.headers.get("DD-API-KEY"), request.headers.get("DD-APPLICATION-KEY")
+        if api is None and app is None and not bearer:
+            return None
+        return api == options.api_key and app == options.app_key
+
+    @web.middleware
+    async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/_fake/"):
+            return await handler(request)
+        auth = self.authenticated(request)
+        if auth is None:
+            return self.error(401, "Unauthorized")
+        if not auth:
+            return self.error(403, "Forbidden")
+        return await handler(request)
+
+    @web.middleware
+    async def hidden_limit(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        limit = self.options.max_in_flight
+        if limit is not None and request.get(_LEVEL, 0) > limit:
+            return web.Response(status=429, headers={"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "1"})
+        return await handler(request)
+
+    @web.middleware
+    async def rate_limit(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/_fake/"):
+            return await handler(request)
+        group = "timelines" if request.path.endswith("/timelines") else "watchers"
+        allowed, headers = self.options.limiter.admit(group)
+        request[_LIMIT_HEADERS] = headers  # put on the answer when it is sent: see _limit_headers
+        return await handler(request) if allowed else web.Response(status=429)
+
+    @web.middleware
+    async def inject_faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.options.faults is None or request.path.startswith("/_fake/"):
+            return await handler(request)
+        key = f"{request.method} {request.raw_path}"
+        nth = self._asked[key]
+        self._asked[key] += 1
+        fault, value = self.options.faults.draw(key, nth)
+        if fault is None or (fault == "insert" and not request.path.endswith("/timelines")):
+            return await handler(request)
+        self.counters().faults[fault] += 1
+        return await ACTIONS[fault](self, request, handler, value)
+
+    @web.middleware
+    async def delay(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.options.latency and not request.path.startswith("/_fake/"):
+            await asyncio.sleep(self.options.latency)
+        return await handler(request)
+
+    @web.middleware
+    async def failing_cases(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        failing = self.options.fail_cases.get(request.match_info.get("case_id", ""))
+        return self.error(failing, "Injected failure") if failing is not None else await handler(request)
+
+    # -- handlers ---------------------------------------------------------------------
+
+    def _case_or_404(self, request: web.Request) -> FakeCase | web.Response:
+        case = self.store.find(request.match_info["case_id"])
+        return case if case is not None else self.error(404, "Not Found")
+
+    async def timeline(self, request: web.Request) -> web.Response:
+        case = self._case_or_404(request)
+        if isinstance(case, web.Response):
+            return case
+        query = request.query
+        try:
+            size = int(query.get("page[size]", "10"))
+            number = int(query.get("page[number]", "0"))
+        except ValueError:
+            return self.error(400, "Bad Request")
+        ascending = query.get("sort[ascending]", "false")
+        if size < 1 or size > 1000 or number < 0 or ascending not in ("true", "false"):
+            return self.error(400, "Bad Request")
+        encoded = case.encoded if ascending == "true" else case.encoded[::-1]
+        page = encoded[number * size : (number + 1) * size]
+        return web.Response(body=b'{"data":[' + b",".join(page) + b"]}", content_type=CONTENT_TYPE)
+
+    async def list_watchers(self, request: web.Request) -> web.Response:
+        case = self._case_or_404(request)
+        if isinstance(case, web.Response):
+            return case
+        data = [
+            {"id": user, "type": "watcher", "relationships": {"user": {"data": {"id": user, "type": "user"}}}}
+            for user in case.watchers
+        ]
+        return web.Response(body=json.dumps({"data": data}).encode(), content_type=CONTENT_TYPE)
+
+    async def watch_or_unwatch(self, request: web.Request) -> web.Response:
+        """POST adds the watcher (201), DELETE removes it (204); both idempotent."""
+        case = self._case_or_404(request)
+        if isinstance(case, web.Response):
+            return case
+        user = request.match_info["user_uuid"]
+        if len(user) != 36 or not set(user) <= _UUID_CHARS:
+            return self.error(400, "Bad Request")
+        user = user.lower()
+        if request.method == "POST":
+            if user not in case.watchers:
+                case.watchers.append(user)
+            return web.Response(status=201)
+        if user in case.watchers:
+            case.watchers.remove(user)
+        return web.Response(status=204)
+
+
+async def _limit_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(request.get(_LIMIT_HEADERS, {}))
+
+
+def build_app(
+    store: CaseStore, options: FakeOptions, counters: Callable[[], Counters], extra_routes: Mapping[str, Handler]
+) -> web.Application:
+    """The application serving ``store`` as ``options`` say, recording into ``counters()``;
+    ``extra_routes`` maps ``/_fake/...`` paths (not part of the API) to handlers."""
+    fake = _Fake(store, options, counters)
+    middlewares = [
+        fake.record,
+        fake.redirect,
+        fake.authenticate,
+        fake.hidden_limit,
+        fake.rate_limit,
+        fake.inject_faults,
+        fake.delay,
+        fake.failing_cases,
+    ]
+    app = web.Application(middlewares=middlewares)
+    app.on_response_prepare.append(_limit_headers)
+    for path, handler in extra_routes.items():
+        app.router.add_route("*", path, handler)
+    # Any segment, braces included (aiohttp's default pattern excludes them).
+    base = "/api/v2/cases/{case_id:[^/]+}"
+    app.router.add_get(base + "/timelines", fake.timeline)
+    app.router.add_get(base + "/watchers", fake.list_watchers)
+    app.router.add_post(base + "/watchers/{user_uuid:[^/]+}", fake.watch_or_unwatch)
+    app.router.add_delete(base + "/watchers/{user_uuid:[^/]+}", fake.watch_or_unwatch)
+    return app

@@ -1,0 +1,53 @@
+"""The fake's ground truth: its cases, by UUID and by key, and their cells.
+
+A plain store with no I/O: the handlers read it, tests read and change it
+while the server runs (``add_comment`` mid-walk), and assertions compare an
+export with ``cells(case_id)``.
+"""
+
+from __future__ import annotations
+
+from aiocases.models import JSON
+from aiocases.testing.data import FakeCase, Generator
+
+__all__ = ["CaseStore"]
+
+
+class CaseStore:
+    """Seeded cases (``cases`` of ``cells`` comments each, from ``seed``)."""
+
+    def __init__(self, cases: int = 0, cells: int = 0, *, seed: int = 0) -> None:
+        self.generator = Generator(seed)
+        self.cases: dict[str, FakeCase] = {}
+        self._by_key: dict[str, FakeCase] = {}
+        for _ in range(cases):
+            self.add_case(cells)
+
+    def add_case(self, cells: int = 0, key: str | None = None) -> FakeCase:
+        """Create a case with ``cells`` seeded comments (``key``: its case key, e.g. ``PROJ-123``)."""
+        if key is not None and self.find(key) is not None:
+            raise ValueError(f"a case {key} exists already")
+        case = self.generator.case(cells, key)
+        self.cases[case.id] = case
+        self._by_key[case.key] = case
+        return case
+
+    def add_comment(self, case_id: str, message: str | None = None) -> dict[str, JSON]:
+        """Add a comment (newest) to a case; returns the cell."""
+        case = self.find(case_id)
+        if case is None:
+            raise KeyError(case_id)
+        cell = self.generator.comment(message)
+        case.append(cell)
+        return cell
+
+    def find(self, case_id: str) -> FakeCase | None:
+        """The case with this UUID or key."""
+        return self.cases.get(case_id) or self._by_key.get(case_id)
+
+    def cells(self, case_id: str, ascending: bool = True) -> list[dict[str, JSON]]:
+        """A case's cells in API JSON shape, oldest first unless ``ascending`` is false."""
+        case = self.find(case_id)
+        if case is None:
+            raise KeyError(case_id)
+        return list(case.cells) if ascending else case.cells[::-1]
