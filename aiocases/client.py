@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import random
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from types import TracebackType
 from typing import TypeVar
 
@@ -14,7 +15,7 @@ import backoff
 from backoff.types import Details
 
 from aiocases import sansio
-from aiocases.config import resolve_base_url, resolve_credentials
+from aiocases.config import DEFAULTS, resolve_base_url, resolve_credentials
 from aiocases.errors import CasesError, ClientClosed, RateLimited
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.models import JSON, TimelineCell, Watcher, structure_list
@@ -71,18 +72,21 @@ class CasesClient:
         *,
         site: str | None = None,
         base_url: str | None = None,
-        max_concurrency: int = 16,
-        timeout: float = 30.0,
-        max_retries: int = 5,
+        max_concurrency: int = DEFAULTS.max_concurrency,
+        timeout: float = DEFAULTS.timeout,
+        max_retries: int | None = None,
         access_token: str | None = None,
         retry_policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
-        max_wait: float = 300.0,
-        max_response_bytes: int = 64 * 1024 * 1024,
-        max_pages: int = 10_000,
+        max_wait: float = DEFAULTS.max_wait,
+        max_response_bytes: int = DEFAULTS.max_response_bytes,
+        max_pages: int = DEFAULTS.max_pages,
     ) -> None:
+        if retry_policy is not None and max_retries is not None:
+            raise ValueError("pass retry_policy or max_retries, not both: the policy holds its own max_retries")
         _check_int("max_concurrency", max_concurrency, 1)
         _check_seconds("timeout", timeout)
+        max_retries = DEFAULTS.max_retries if max_retries is None else max_retries
         _check_int("max_retries", max_retries, 0)
         _check_seconds("max_wait", max_wait, allow_zero=True)
         _check_int("max_response_bytes", max_response_bytes, 1)
@@ -101,7 +105,7 @@ class CasesClient:
         self._transport: Transport | None = None
         self._exports: set[asyncio.Task[None]] = set()
         self._send = backoff.on_exception(
-            self._policy.waits,
+            self._waits,
             CasesError,
             max_tries=self._policy.max_retries + 1,
             giveup=self._giveup,
@@ -171,7 +175,7 @@ class CasesClient:
         return await self._call(request, lambda doc: structure_list(Watcher, sansio.data_of(request, doc)))
 
     async def get_timeline_page(
-        self, case_id: str, page_number: int = 0, page_size: int = 100, ascending: bool = False
+        self, case_id: str, *, page_number: int = 0, page_size: int = DEFAULTS.page_size, ascending: bool = False
     ) -> list[TimelineCell]:
         """One page of the case's timeline ("Get case timeline"); pages are
         zero-based, newest first unless ``ascending``."""
@@ -179,7 +183,7 @@ class CasesClient:
         return await self._call(request, lambda doc: structure_list(TimelineCell, sansio.data_of(request, doc)))
 
     def iter_timeline(
-        self, case_id: str, page_size: int = 100, ascending: bool = False
+        self, case_id: str, *, page_size: int = DEFAULTS.page_size, ascending: bool = False
     ) -> AsyncGenerator[TimelineCell, None]:
         """Every cell of the case's timeline, walking pages from 0 until a
         short one; each cell once, even when comments arrive mid-walk.
@@ -194,17 +198,19 @@ class CasesClient:
         path = sansio.timeline_request(case_id, 0, page_size, ascending).path
 
         async def fetch(page_number: int) -> list[TimelineCell]:
-            return await self.get_timeline_page(case_id, page_number, page_size, ascending)
+            return await self.get_timeline_page(
+                case_id, page_number=page_number, page_size=page_size, ascending=ascending
+            )
 
         return fetch, path
 
     def stream_timelines(
         self,
         case_ids: CaseIds,
-        page_size: int = 100,
+        *,
+        page_size: int = DEFAULTS.page_size,
         ascending: bool = True,
         concurrency: int | None = None,
-        *,
         fail_fast: bool = True,
     ) -> AsyncGenerator[ExportEvent, None]:
         """The timelines of many cases as a stream of events, for exports
@@ -246,10 +252,10 @@ class CasesClient:
     def export_timelines(
         self,
         case_ids: CaseIds,
-        page_size: int = 100,
+        *,
+        page_size: int = DEFAULTS.page_size,
         ascending: bool = True,
         concurrency: int | None = None,
-        *,
         fail_fast: bool = True,
     ) -> AsyncGenerator[CaseTimeline, None]:
         """The timelines of many cases, each whole, as a :class:`CaseTimeline`
@@ -257,7 +263,11 @@ class CasesClient:
         case's pages gathered (a case is all or nothing: a failed case has its
         ``error`` and no cells).  Everything :meth:`stream_timelines` says of
         concurrency, failures, ``fail_fast`` and closing holds here too."""
-        return collect(self.stream_timelines(case_ids, page_size, ascending, concurrency, fail_fast=fail_fast))
+        return collect(
+            self.stream_timelines(
+                case_ids, page_size=page_size, ascending=ascending, concurrency=concurrency, fail_fast=fail_fast
+            )
+        )
 
     # -- sending ---------------------------------------------------------------
 
@@ -294,11 +304,18 @@ class CasesClient:
         _log.debug("%s %s -> %d (%d bytes)", request.method, request.target, response.status, len(response.body))
         return response
 
+    def _waits(self) -> Generator[float, BaseException | None, None]:
+        """backoff's wait generator for one call: the policy decides each wait."""
+        error = yield 0.0  # backoff primes the generator before the first failure
+        for attempt in itertools.count():
+            wait = self._policy.decide(error, attempt) if error is not None else None
+            error = yield 0.0 if wait is None else wait
+
     def _giveup(self, error: Exception) -> bool:
         # A wait longer than max_wait is not waited out by retrying either.
         if isinstance(error, RateLimited) and error.waits_longer_than(self._max_wait):
             return True
-        return self._policy.giveup(error)
+        return not self._policy.retryable(error)
 
     def _on_backoff(self, details: Details) -> None:
         self.stats.retries += 1

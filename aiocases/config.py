@@ -12,7 +12,24 @@ from collections.abc import Mapping
 from attrs import field, frozen
 from yarl import URL
 
-__all__ = ["SITES", "Credentials", "resolve_base_url", "resolve_credentials"]
+__all__ = ["DEFAULTS", "SITES", "Credentials", "Defaults", "resolve_base_url", "resolve_credentials"]
+
+
+@frozen
+class Defaults:
+    """Every default of the client and the command line, in one place."""
+
+    max_concurrency: int = 16
+    timeout: float = 30.0
+    max_retries: int = 5
+    max_wait: float = 300.0
+    max_response_bytes: int = 64 * 1024 * 1024
+    max_pages: int = 10_000
+    page_size: int = 100
+
+
+#: The defaults in use.
+DEFAULTS = Defaults()
 
 #: The Datadog sites of the reference pages' table, mapped to their API hosts.
 SITES: Mapping[str, str] = {
@@ -77,6 +94,8 @@ def resolve_credentials(
     / ``cases_write``) replaces both.  Raises :class:`ValueError` naming the
     argument or variable when one is missing or holds characters no key has."""
     env = os.environ if environ is None else environ
+    if access_token is not None and (api_key is not None or app_key is not None):
+        raise ValueError("pass access_token or api_key/app_key, not both: an OAuth token replaces the keys")
     if access_token:
         _check_header_value("access_token", access_token)
         return Credentials(access_token=access_token)

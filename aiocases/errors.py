@@ -46,6 +46,22 @@ class CasesError(Exception):
             return f"{self.method} {self.path}: {self.message}"
         return self.message
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its state, not by calling __init__ again with ``args``
+        # (which hold only the message): pickle and copy keep every attribute,
+        # for every subclass, so errors cross process boundaries (arq, multiprocessing).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[CasesError], args: tuple[object, ...], state: dict[str, object]) -> CasesError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ApiError(CasesError):
     """The API answered with an error status.

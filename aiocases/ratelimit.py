@@ -32,6 +32,7 @@ from types import TracebackType
 
 from attrs import define, field, frozen
 
+from aiocases.config import DEFAULTS
 from aiocases.errors import ClientClosed, RateLimited
 from aiocases.sansio import retry_after
 
@@ -357,7 +358,7 @@ class Gate:
         wall: Clock = time.time,
         rng: random.Random | None = None,
         probe_interval: float = 30.0,
-        max_wait: float = 300.0,
+        max_wait: float = DEFAULTS.max_wait,
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self.concurrency = ConcurrencyLimit(max_concurrency, clock=clock, probe_interval=probe_interval)

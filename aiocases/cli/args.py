@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from aiocases.config import DEFAULTS
+
 __all__ = ["parser"]
 
 
@@ -54,6 +56,8 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+_PAGE_SIZE = f"cells per request (default {DEFAULTS.page_size})"
+_CONCURRENCY = f"cases in progress at once (default {DEFAULTS.max_concurrency})"
 _DEMO = "Export from a built-in fake API, to see the main job work with no account."
 
 
@@ -71,9 +75,9 @@ def _command(
     sub.add_argument(
         "--max-wait",
         type=_seconds,
-        default=300.0,
+        default=DEFAULTS.max_wait,
         metavar="SECONDS",
-        help="fail rather than wait longer than this for the rate limit (default 300)",
+        help=f"fail rather than wait longer than this for the rate limit (default {DEFAULTS.max_wait:g})",
     )
     return sub
 
@@ -83,7 +87,7 @@ def _order(sub: argparse.ArgumentParser) -> None:
     group.add_argument("--ascending", dest="ascending", action="store_true", help="oldest first (the default)")
     group.add_argument("--descending", dest="ascending", action="store_false", help="newest first")
     sub.set_defaults(ascending=True)
-    sub.add_argument("--page-size", type=_positive, default=100, help="cells per request (default 100)")
+    sub.add_argument("--page-size", type=_positive, default=DEFAULTS.page_size, help=_PAGE_SIZE)
 
 
 def _export(export: argparse.ArgumentParser) -> None:
@@ -93,7 +97,7 @@ def _export(export: argparse.ArgumentParser) -> None:
     resume = export.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue an interrupted export into --output")
     resume.add_argument("--overwrite", action="store_true", help="replace an existing --output instead of refusing")
-    export.add_argument("--concurrency", type=_positive, default=16, help="cases in progress at once (default 16)")
+    export.add_argument("--concurrency", type=_positive, default=DEFAULTS.max_concurrency, help=_CONCURRENCY)
     _order(export)
 
 
@@ -112,5 +116,5 @@ def _demo(demo: argparse.ArgumentParser) -> None:
     demo.add_argument(
         "--output", metavar="FILE", help="keep the export in FILE (- for stdout; default: a temporary file, removed)"
     )
-    demo.add_argument("--page-size", type=_positive, default=100, help="cells per request (default 100)")
-    demo.add_argument("--concurrency", type=_positive, default=16, help="cases in progress at once (default 16)")
+    demo.add_argument("--page-size", type=_positive, default=DEFAULTS.page_size, help=_PAGE_SIZE)
+    demo.add_argument("--concurrency", type=_positive, default=DEFAULTS.max_concurrency, help=_CONCURRENCY)

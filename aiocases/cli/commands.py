@@ -13,13 +13,14 @@ from pathlib import Path
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, stdout
 from aiocases.cli.exporting import ExportOptions, run_export
 from aiocases.client import CasesClient
+from aiocases.config import DEFAULTS
 from aiocases.models import TimelineCell, to_api_json
 from aiocases.resume import cell_line
 
 __all__ = ["run"]
 
 
-def _client(args: argparse.Namespace, max_concurrency: int = 16) -> CasesClient:
+def _client(args: argparse.Namespace, max_concurrency: int = DEFAULTS.max_concurrency) -> CasesClient:
     return CasesClient(site=args.site, base_url=args.base_url, max_concurrency=max_concurrency, max_wait=args.max_wait)
 
 

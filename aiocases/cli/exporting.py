@@ -19,6 +19,7 @@ from attrs import define, field, frozen
 from aiocases.cli.caseids import IdQueue, InputError, clean, read_ids
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, stdout
 from aiocases.client import CasesClient
+from aiocases.config import DEFAULTS
 from aiocases.export import ExportEvent, TimelinePage
 from aiocases.models import JSON
 from aiocases.resume import LINE_FORMAT, ExportFile, ExportWriter, journal_path
@@ -35,9 +36,9 @@ class ExportOptions:
     output: str | None = None  # None or "-": stdout
     resume: bool = False
     overwrite: bool = False
-    page_size: int = 100
+    page_size: int = DEFAULTS.page_size
     ascending: bool = True
-    concurrency: int = 16
+    concurrency: int = DEFAULTS.max_concurrency
 
 
 # Failures kept for the summary; the rest are counted.
