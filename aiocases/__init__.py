@@ -35,6 +35,8 @@ from aiocases.models import (
 )
 from aiocases.ratelimit import Stats
 from aiocases.retry import RetryPolicy
+from aiocases.sansio import Request
+from aiocases.transport import Response, Transport
 
 __version__ = "0.1.0"
 
@@ -56,6 +58,8 @@ __all__ = [
     "NotFound",
     "PageLimitExceeded",
     "RateLimited",
+    "Request",
+    "Response",
     "ResponseTooLarge",
     "RetryPolicy",
     "ServerError",
@@ -63,6 +67,7 @@ __all__ = [
     "TimelineCell",
     "TimelinePage",
     "Timeout",
+    "Transport",
     "TransportError",
     "Unauthorized",
     "Watcher",

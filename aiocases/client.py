@@ -13,16 +13,17 @@ from typing import TypeVar
 
 import backoff
 from backoff.types import Details
+from yarl import URL
 
 from aiocases import sansio
-from aiocases.config import DEFAULTS, resolve_base_url, resolve_credentials
+from aiocases.config import DEFAULTS, Credentials, resolve_base_url, resolve_credentials
 from aiocases.errors import CasesError, ClientClosed, RateLimited
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.models import JSON, TimelineCell, Watcher, structure_list
 from aiocases.pagination import FetchPage, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
-from aiocases.transport import Response, Transport
+from aiocases.transport import AiohttpTransport, Response, Transport
 
 __all__ = ["CasesClient"]
 
@@ -81,6 +82,7 @@ class CasesClient:
         max_wait: float = DEFAULTS.max_wait,
         max_response_bytes: int = DEFAULTS.max_response_bytes,
         max_pages: int = DEFAULTS.max_pages,
+        transport: Transport | None = None,
     ) -> None:
         if retry_policy is not None and max_retries is not None:
             raise ValueError("pass retry_policy or max_retries, not both: the policy holds its own max_retries")
@@ -91,8 +93,16 @@ class CasesClient:
         _check_seconds("max_wait", max_wait, allow_zero=True)
         _check_int("max_response_bytes", max_response_bytes, 1)
         _check_int("max_pages", max_pages, 1)
-        self._credentials = resolve_credentials(api_key, app_key, access_token)
-        self._base_url = resolve_base_url(site, base_url)
+        self._injected = transport
+        self._credentials: Credentials | None = None
+        self._base_url = ""
+        if transport is None:
+            self._credentials = resolve_credentials(api_key, app_key, access_token)
+            self._base_url = str(resolve_base_url(site, base_url))
+        else:
+            _refuse_beside_transport(
+                api_key=api_key, app_key=app_key, access_token=access_token, site=site, base_url=base_url
+            )
         self._timeout = float(timeout)
         self._max_concurrency = max_concurrency
         self._max_wait = float(max_wait)
@@ -103,6 +113,7 @@ class CasesClient:
         """Counters: ``requests``, ``retries``, ``throttled`` (429s), ``rate_limit_wait`` (seconds)."""
         self._gate = Gate(max_concurrency, stats=self.stats, rng=rng, max_wait=self._max_wait)
         self._transport: Transport | None = None
+        self._owned: AiohttpTransport | None = None  # the transport this client made, and closes
         self._exports: set[asyncio.Task[None]] = set()
         self._send = backoff.on_exception(
             self._waits,
@@ -115,12 +126,13 @@ class CasesClient:
         )(self._send_once)
 
     def __repr__(self) -> str:
-        return f"CasesClient(base_url={str(self._base_url)!r}, max_concurrency={self._max_concurrency})"
+        where = f"base_url={self._base_url!r}" if self._injected is None else f"transport={self._injected!r}"
+        return f"CasesClient({where}, max_concurrency={self._max_concurrency})"
 
     @property
     def base_url(self) -> str:
-        """The API origin requests go to."""
-        return str(self._base_url)
+        """The API origin requests go to (``""`` with an injected transport, which knows its own)."""
+        return self._base_url
 
     @property
     def gate(self) -> Gate:
@@ -128,14 +140,17 @@ class CasesClient:
         return self._gate
 
     async def __aenter__(self) -> CasesClient:
-        if self._transport is None or self._transport.closed:
-            self._transport = Transport(
-                self._base_url,
+        if self._injected is not None:
+            self._transport = self._injected
+        elif self._owned is None and self._credentials is not None:
+            self._owned = AiohttpTransport(
+                URL(self._base_url),
                 self._credentials.headers(),
                 timeout=self._timeout,
                 max_connections=self._max_concurrency,
                 max_body=self._max_response_bytes,
             )
+            self._transport = self._owned
         return self
 
     async def __aexit__(
@@ -155,9 +170,10 @@ class CasesClient:
         if running:
             await asyncio.gather(*running, return_exceptions=True)
         self._gate.close()
-        if self._transport is not None:
-            await self._transport.close()
-            self._transport = None
+        self._transport = None
+        if self._owned is not None:  # an injected transport is its owner's to close
+            await self._owned.close()
+            self._owned = None
 
     # -- the four operations ---------------------------------------------------
 
@@ -336,3 +352,12 @@ def _check_seconds(name: str, value: object, *, allow_zero: bool = False) -> Non
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
     if not ok or not (value >= 0 if allow_zero else value > 0):  # type: ignore[operator]
         raise ValueError(f"{name} must be a finite number of seconds {'>=' if allow_zero else '>'} 0, got {value!r}")
+
+
+def _refuse_beside_transport(**given: object) -> None:
+    names = [name for name, value in given.items() if value is not None]
+    if names:
+        raise ValueError(
+            f"pass transport or {', '.join(names)}, not both:"
+            " the transport holds where requests go and their credentials"
+        )

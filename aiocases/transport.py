@@ -1,8 +1,14 @@
-"""The one module that touches aiohttp: send a request, read the whole body.
+"""How a request reaches the API: the one-method :class:`Transport` interface
+(as httpx's ``BaseTransport``), and :class:`AiohttpTransport`, the one module
+that touches aiohttp.
 
-Everything aiohttp or the socket raises becomes a
-:class:`~aiocases.errors.TransportError` (a :class:`~aiocases.errors.Timeout`
-for timeouts) naming the request, never the headers it carried.
+A transport takes a :class:`~aiocases.sansio.Request` and returns the whole
+:class:`Response`, or raises a :class:`~aiocases.errors.TransportError` (a
+:class:`~aiocases.errors.Timeout` for timeouts).  ``CasesClient(transport=...)``
+takes any object with that one method, for instance
+:class:`aiocases.testing.MockTransport` in unit tests.  Everything aiohttp or
+the socket raises becomes a typed error naming the request, never the headers
+it carried.
 """
 
 from __future__ import annotations
@@ -10,15 +16,22 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Mapping
+from typing import Protocol
 
 import aiohttp
-from attrs import frozen
+from attrs import field, frozen
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from aiocases.errors import ClientClosed, DecodeError, ResponseTooLarge, Timeout, TransportError
 from aiocases.sansio import Request
 
-__all__ = ["Response", "Transport"]
+__all__ = ["AiohttpTransport", "Response", "Transport"]
+
+
+def _headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    # Header names are case-insensitive; a plain dict from a test is made so too.
+    return value if isinstance(value, CIMultiDictProxy) else CIMultiDictProxy(CIMultiDict(value))
 
 
 @frozen
@@ -26,12 +39,19 @@ class Response:
     """Status, headers (case-insensitive) and the complete body of one response."""
 
     status: int
-    headers: Mapping[str, str]
-    body: bytes
+    headers: Mapping[str, str] = field(factory=dict, converter=_headers)
+    body: bytes = b""
 
 
-class Transport:
-    """One :class:`aiohttp.ClientSession` bound to one origin.
+class Transport(Protocol):
+    """Sends one request and returns its whole response."""
+
+    async def send(self, request: Request) -> Response:
+        """The response to ``request``; a :class:`~aiocases.errors.TransportError` if none came."""
+
+
+class AiohttpTransport:
+    """A :class:`Transport` over one :class:`aiohttp.ClientSession` bound to one origin.
 
     Redirects are never followed (aiohttp would forward ``DD-API-KEY`` to
     another origin); TLS verification stays on; the connection pool holds at

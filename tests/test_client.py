@@ -33,9 +33,9 @@ def test_public_names_are_pinned() -> None:
         [
             "ApiError", "Author", "AuthorContent", "BadRequest", "CaseDone", "CaseTimeline", "CasesClient",
             "CasesError", "CellAttributes", "CellContent", "ClientClosed", "DecodeError", "ExportEvent", "Forbidden",
-            "NotFound", "PageLimitExceeded", "RateLimited", "ResponseTooLarge", "RetryPolicy", "ServerError", "Stats",
-            "TimelineCell", "TimelinePage", "Timeout", "TransportError", "Unauthorized", "Watcher", "__version__",
-            "from_api_json", "to_api_json",
+            "NotFound", "PageLimitExceeded", "RateLimited", "Request", "Response", "ResponseTooLarge", "RetryPolicy",
+            "ServerError", "Stats", "TimelineCell", "TimelinePage", "Timeout", "Transport", "TransportError",
+            "Unauthorized", "Watcher", "__version__", "from_api_json", "to_api_json",
         ]
     )  # fmt: skip
     for name in aiocases.__all__:
@@ -236,10 +236,10 @@ async def test_closed_client_refuses_and_closes_its_session(fake_cases_api: Fake
     with pytest.raises(RuntimeError, match="not open"):
         await client.list_watchers("PROJ-1")
     async with client:
-        transport = client._transport
-        assert transport is not None and not transport.closed
-    assert transport.closed
+        case = next(iter(fake_cases_api.cases.values()))
+        assert len(await client.get_timeline_page(case.key)) == 25
+    with pytest.raises(RuntimeError, match="not open"):  # closed: its session with it
+        await client.get_timeline_page(case.key)
     # Entering again works.
     async with client:
-        case = next(iter(fake_cases_api.cases.values()))
         assert len(await client.get_timeline_page(case.key)) == 25

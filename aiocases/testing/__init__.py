@@ -1,6 +1,7 @@
 """A fake of Datadog's Case Management API for tests and demos.
 
-``FakeCasesAPI`` serves the API on a loopback port with seeded data, rate
+``MockTransport`` answers a client's requests in memory, for unit tests
+that need no server; ``FakeCasesAPI`` serves the API on a loopback port with seeded data, rate
 limits and fault injection; ``aiocases.testing.pytest_plugin`` gives it to
 pytest as the ``fake_cases_api`` fixture; ``python -m aiocases.testing``
 serves it from its own process.
@@ -10,6 +11,7 @@ from aiocases.testing.app import RecordedRequest
 from aiocases.testing.data import FakeCase, Generator
 from aiocases.testing.faults import Faults
 from aiocases.testing.limits import RateLimitRule
+from aiocases.testing.mock import MockTransport, json_response
 from aiocases.testing.server import FakeCasesAPI, LoopbackServer
 from aiocases.testing.store import CaseStore
 
@@ -20,6 +22,8 @@ __all__ = [
     "Faults",
     "Generator",
     "LoopbackServer",
+    "MockTransport",
     "RateLimitRule",
     "RecordedRequest",
+    "json_response",
 ]

@@ -1,0 +1,51 @@
+"""``MockTransport``: answer a client's requests in memory, as httpx's
+``MockTransport`` does, for unit tests that need no server::
+
+    def handler(request: Request) -> Response:
+        return Response(200, {"Content-Type": "application/json"}, b'{"data": []}')
+
+    async with CasesClient(transport=MockTransport(handler)) as client:
+        assert await client.get_timeline_page("PROJ-1") == []
+
+The handler may be a coroutine function, may raise a
+:class:`~aiocases.errors.TransportError` to play a network failure, and sees
+every try (retries included); ``requests`` keeps what it was sent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiocases.models import JSON
+from aiocases.sansio import Request
+from aiocases.transport import Response
+
+__all__ = ["MockTransport", "json_response"]
+
+Handler = Callable[[Request], Response | Awaitable[Response]]
+
+
+class MockTransport:
+    """A transport whose answers come from ``handler(request)``."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        self.requests: list[Request] = []
+
+    def __repr__(self) -> str:
+        return f"MockTransport({getattr(self._handler, '__qualname__', self._handler)!r})"
+
+    async def send(self, request: Request) -> Response:
+        """The handler's answer to ``request``."""
+        self.requests.append(request)
+        answer = self._handler(request)
+        return await answer if inspect.isawaitable(answer) else answer
+
+
+def json_response(status: int, document: JSON, headers: Mapping[str, str] | None = None) -> Response:
+    """A response carrying ``document`` as JSON:API JSON."""
+    return Response(
+        status, {"Content-Type": "application/vnd.api+json", **(headers or {})}, json.dumps(document).encode()
+    )

@@ -1,0 +1,129 @@
+"""The client's logic without a server: walks, retries and the gate, over
+``aiocases.testing.MockTransport`` (as gidgethub tests its ``abc`` against a
+mock).  What needs real HTTP (bodies cut on the wire, redirects, gzip) stays
+in the loopback tests."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+
+import pytest
+
+from aiocases import (
+    CasesClient,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Request,
+    Response,
+    RetryPolicy,
+    TimelinePage,
+    TransportError,
+)
+from aiocases.testing import MockTransport, json_response
+
+
+def cell(n: int) -> dict[str, object]:
+    return {"id": f"c{n}", "type": "timeline_cell", "attributes": {"type": "COMMENT", "content": f"comment {n}"}}
+
+
+def timelines(cells: int) -> Callable[[Request], Response]:
+    """A handler serving ``cells`` cells, oldest first, for any case."""
+
+    def handler(request: Request) -> Response:
+        query = dict(part.split("=") for part in request.query.split("&"))
+        size, number = int(query["page%5Bsize%5D"]), int(query["page%5Bnumber%5D"])
+        return json_response(200, {"data": [cell(n) for n in range(number * size, min(cells, (number + 1) * size))]})
+
+    return handler
+
+
+def client(transport: MockTransport, **kwargs: object) -> CasesClient:
+    kwargs.setdefault("retry_policy", RetryPolicy(max_retries=3, base=0.001, cap=0.002, rng=random.Random(1)))
+    return CasesClient(transport=transport, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("cells", "size"), [(0, 10), (9, 10), (10, 10), (25, 10), (3, 1)])
+async def test_walk_in_memory(cells: int, size: int) -> None:
+    transport = MockTransport(timelines(cells))
+    async with client(transport) as api:
+        got = [c.id async for c in api.iter_timeline("PROJ-1", page_size=size, ascending=True)]
+    assert got == [f"c{n}" for n in range(cells)]
+    assert len(transport.requests) == cells // size + 1
+    assert [r.path for r in transport.requests] == ["/api/v2/cases/PROJ-1/timelines"] * len(transport.requests)
+
+
+async def test_transient_failures_are_retried_then_given_up() -> None:
+    answers = iter([503, 502, 200])
+
+    def flaky(request: Request) -> Response:
+        status = next(answers)
+        return json_response(status, {"data": [cell(1)]} if status == 200 else {"errors": ["Unavailable"]})
+
+    async with client(MockTransport(flaky)) as api:
+        assert [c.id for c in await api.get_timeline_page("PROJ-1")] == ["c1"]
+        assert api.stats.retries == 2 and api.stats.requests == 3
+
+    def unreachable(request: Request) -> Response:
+        raise TransportError("connection refused")
+
+    down = MockTransport(unreachable)
+    async with client(down) as api:
+        with pytest.raises(TransportError, match="connection refused"):
+            await api.list_watchers("PROJ-1")
+    assert len(down.requests) == 4  # the first try and max_retries=3
+
+
+async def test_the_gate_holds_a_group_after_a_429() -> None:
+    calls: list[float] = []
+
+    async def limited(request: Request) -> Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return Response(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"})
+        return json_response(200, {"data": []})
+
+    async with client(MockTransport(limited)) as api:
+        await asyncio.gather(api.get_timeline_page("A-1"), api.get_timeline_page("A-2"))
+        assert api.stats.throttled == 1
+    assert calls[-1] - calls[0] >= 0.95  # the retry and the other request waited out the hold
+    # ... and a wait past max_wait is refused at once, without a retry.
+    sent = []
+
+    def day_long(request: Request) -> Response:
+        sent.append(request)
+        return Response(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "86400"})
+
+    async with client(MockTransport(day_long), max_wait=10) as api:
+        with pytest.raises(RateLimited) as info:
+            await api.get_timeline_page("A-1")
+    assert info.value.retry_after == 86400 and len(sent) == 1
+
+
+async def test_stream_and_fail_fast_in_memory() -> None:
+    def handler(request: Request) -> Response:
+        if "NOPE" in request.path:
+            return json_response(404, {"errors": [{"title": "Not Found"}]})
+        if "LOCKED" in request.path:
+            return json_response(403, {"errors": [{"title": "Forbidden"}]})
+        return timelines(12)(request)
+
+    async with client(MockTransport(handler)) as api:
+        events = [e async for e in api.stream_timelines(["A-1", "NOPE-1", "B-2"], page_size=5, concurrency=1)]
+        pages = [e for e in events if isinstance(e, TimelinePage)]
+        expected = [("A-1", 5), ("A-1", 5), ("A-1", 2), ("B-2", 5), ("B-2", 5), ("B-2", 2)]
+        assert [(p.case_id, len(p.cells)) for p in pages] == expected
+        assert isinstance(events[4].error, NotFound)  # type: ignore[union-attr]
+        with pytest.raises(Forbidden):
+            async for _ in api.export_timelines(["A-1", "LOCKED-1", "B-2"], concurrency=1):
+                pass
+
+
+def test_an_injected_transport_replaces_where_and_who() -> None:
+    transport = MockTransport(timelines(0))
+    with pytest.raises(ValueError, match="transport or api_key, base_url"):
+        CasesClient("key", transport=transport, base_url="http://127.0.0.1:1")  # type: ignore[call-arg]
+    assert "MockTransport" in repr(CasesClient(transport=transport))
