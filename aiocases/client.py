@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TypeVar
 
 import backoff
+from attrs import frozen
 from backoff.types import Details
 from yarl import URL
 
@@ -23,6 +24,7 @@ from aiocases.models import JSON, TimelineCell, Watcher, structure_list
 from aiocases.pagination import FetchPage, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
+from aiocases.tasks import cancel_and_wait
 from aiocases.transport import AiohttpTransport, Response, Transport
 
 __all__ = ["CasesClient"]
@@ -86,13 +88,7 @@ class CasesClient:
     ) -> None:
         if retry_policy is not None and max_retries is not None:
             raise ValueError("pass retry_policy or max_retries, not both: the policy holds its own max_retries")
-        _check_int("max_concurrency", max_concurrency, 1)
-        _check_seconds("timeout", timeout)
-        max_retries = DEFAULTS.max_retries if max_retries is None else max_retries
-        _check_int("max_retries", max_retries, 0)
-        _check_seconds("max_wait", max_wait, allow_zero=True)
-        _check_int("max_response_bytes", max_response_bytes, 1)
-        _check_int("max_pages", max_pages, 1)
+        self._limits = _Limits.checked(max_concurrency, timeout, max_wait, max_response_bytes, max_pages)
         self._injected = transport
         self._credentials: Credentials | None = None
         self._base_url = ""
@@ -103,15 +99,13 @@ class CasesClient:
             _refuse_beside_transport(
                 api_key=api_key, app_key=app_key, access_token=access_token, site=site, base_url=base_url
             )
-        self._timeout = float(timeout)
-        self._max_concurrency = max_concurrency
-        self._max_wait = float(max_wait)
-        self._max_response_bytes = max_response_bytes
-        self._max_pages = max_pages
+        max_retries = DEFAULTS.max_retries if max_retries is None else max_retries
+        _check_int("max_retries", max_retries, 0)
         self._policy = retry_policy or RetryPolicy(max_retries=max_retries, rng=rng or random.Random())
         self.stats = Stats()
-        """Counters: ``requests``, ``retries``, ``throttled`` (429s), ``rate_limit_wait`` (seconds)."""
-        self._gate = Gate(max_concurrency, stats=self.stats, rng=rng, max_wait=self._max_wait)
+        """Counters: ``requests``, ``retries``, ``throttled`` (429s), ``rate_limit_wait`` and
+        ``rate_limit_held`` (seconds)."""
+        self._gate = Gate(max_concurrency, stats=self.stats, rng=rng, max_wait=self._limits.max_wait)
         self._transport: Transport | None = None
         self._owned: AiohttpTransport | None = None  # the transport this client made, and closes
         self._exports: set[asyncio.Task[None]] = set()
@@ -127,7 +121,7 @@ class CasesClient:
 
     def __repr__(self) -> str:
         where = f"base_url={self._base_url!r}" if self._injected is None else f"transport={self._injected!r}"
-        return f"CasesClient({where}, max_concurrency={self._max_concurrency})"
+        return f"CasesClient({where}, max_concurrency={self._limits.max_concurrency})"
 
     @property
     def base_url(self) -> str:
@@ -146,9 +140,9 @@ class CasesClient:
             self._owned = AiohttpTransport(
                 URL(self._base_url),
                 self._credentials.headers(),
-                timeout=self._timeout,
-                max_connections=self._max_concurrency,
-                max_body=self._max_response_bytes,
+                timeout=self._limits.timeout,
+                max_connections=self._limits.max_concurrency,
+                max_body=self._limits.max_response_bytes,
             )
             self._transport = self._owned
         return self
@@ -164,11 +158,7 @@ class CasesClient:
         gate with the same error, then close the session.  Nothing bound to
         the event loop survives, so the client can be entered again, under
         this loop or another."""
-        running = list(self._exports)
-        for task in running:
-            task.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
+        await cancel_and_wait(self._exports)
         self._gate.close()
         self._transport = None
         if self._owned is not None:  # an injected transport is its owner's to close
@@ -206,7 +196,7 @@ class CasesClient:
         Arguments are checked here, before the first request; a walk longer
         than ``max_pages`` raises :class:`~aiocases.errors.PageLimitExceeded`."""
         fetch, path = self._page_fetcher(case_id, page_size, ascending)
-        return walk_timeline(fetch, page_size, ascending=ascending, max_pages=self._max_pages, path=path)
+        return walk_timeline(fetch, page_size, ascending=ascending, max_pages=self._limits.max_pages, path=path)
 
     def _page_fetcher(self, case_id: str, page_size: int, ascending: bool) -> tuple[FetchPage, str]:
         """A page getter for one walk, and the path that names it; a
@@ -247,21 +237,21 @@ class CasesClient:
         ``contextlib.aclosing`` to stop early: closing cancels and awaits the
         cases in progress."""
         sansio.validate_page(0, page_size, ascending)
-        workers = self._max_concurrency if concurrency is None else concurrency
+        workers = self._limits.max_concurrency if concurrency is None else concurrency
         _check_int("concurrency", workers, 1)
         if isinstance(case_ids, (str, bytes)):
             raise ValueError("case_ids must be an iterable of case ids, not a single string")
 
         def walk_case(case_id: str) -> AsyncGenerator[list[TimelineCell], None]:
             fetch, path = self._page_fetcher(case_id, page_size, ascending)
-            return walk_pages(fetch, page_size, ascending=ascending, max_pages=self._max_pages, path=path)
+            return walk_pages(fetch, page_size, ascending=ascending, max_pages=self._limits.max_pages, path=path)
 
         return stream(
             case_ids,
             walk_case,
             concurrency=workers,
             fail_fast=fail_fast,
-            max_wait=self._max_wait,
+            max_wait=self._limits.max_wait,
             track=self._exports,
         )
 
@@ -329,7 +319,7 @@ class CasesClient:
 
     def _giveup(self, error: Exception) -> bool:
         # A wait longer than max_wait is not waited out by retrying either.
-        if isinstance(error, RateLimited) and error.waits_longer_than(self._max_wait):
+        if isinstance(error, RateLimited) and error.waits_longer_than(self._limits.max_wait):
             return True
         return not self._policy.retryable(error)
 
@@ -341,6 +331,27 @@ class CasesClient:
 
 def _ignore(document: JSON) -> None:
     return None
+
+
+@frozen
+class _Limits:
+    """The bounds of one client, checked."""
+
+    max_concurrency: int
+    timeout: float
+    max_wait: float
+    max_response_bytes: int
+    max_pages: int
+
+    @classmethod
+    def checked(cls, max_concurrency: int, timeout: float, max_wait: float, size: int, pages: int) -> _Limits:
+        """The limits, or a :class:`ValueError` naming the first one out of range."""
+        _check_int("max_concurrency", max_concurrency, 1)
+        _check_seconds("timeout", timeout)
+        _check_seconds("max_wait", max_wait, allow_zero=True)
+        _check_int("max_response_bytes", size, 1)
+        _check_int("max_pages", pages, 1)
+        return cls(max_concurrency, float(timeout), float(max_wait), size, pages)
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:

@@ -26,6 +26,7 @@ from attrs import frozen
 
 from aiocases.errors import CasesError, ClientClosed, Forbidden, RateLimited, TransportError, Unauthorized
 from aiocases.models import TimelineCell
+from aiocases.tasks import cancel_and_wait
 
 __all__ = ["CaseDone", "CaseIds", "CaseTimeline", "ExportEvent", "TimelinePage", "collect", "is_fatal", "stream"]
 
@@ -164,16 +165,9 @@ class _Export:
             end = _End(ClientClosed("the client was closed while this export was running"))
             raise
         finally:
-            await self.stop_workers()
+            await cancel_and_wait(self.workers)
             await source.aclose()  # type: ignore[attr-defined]
             self.queue.put_nowait(end)
-
-    async def stop_workers(self) -> None:
-        running = list(self.workers)
-        for task in running:
-            task.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
 
 
 async def stream(
@@ -214,8 +208,7 @@ async def stream(
                 reached = reached or not isinstance(error, (TransportError, ValueError))
             yield event
     finally:
-        feeder.cancel()
-        await asyncio.gather(feeder, return_exceptions=True)
+        await cancel_and_wait([feeder])
 
 
 async def collect(events: AsyncGenerator[ExportEvent, None]) -> AsyncGenerator[CaseTimeline, None]:

@@ -261,21 +261,7 @@ def _open_class_hook(converter: cattrs.Converter, cls: type[_T], nullable: bool)
     open_objects = _OPEN_OBJECTS.get(cls, ())
 
     def unusual(data: dict[str, JSON], unknown: set[str]) -> _T:
-        extra: dict[str, JSON] = {}
-        for key in open_objects:
-            raw = data.get(key)
-            if raw is not None and type(raw) is not dict:
-                extra[key] = raw
-                data = {k: v for k, v in data.items() if k != key}
-        for name, key in documented.items():
-            if name in data and key not in data:
-                data = {**data, key: data[name]}
-                unknown.discard(name)
-        extra.update((k, data[k]) for k in unknown if k in data)
-        obj = generated(data, cls)
-        if extra:
-            object.__setattr__(obj, "extra", MappingProxyType(extra))  # frozen: the field cattrs omits
-        return obj
+        return _structure_unusual(generated, cls, data, unknown, open_objects, documented)
 
     def structure(value: object, _: type) -> _T | None:
         if type(value) is not dict:
@@ -296,6 +282,33 @@ def _open_class_hook(converter: cattrs.Converter, cls: type[_T], nullable: bool)
         return obj
 
     return structure
+
+
+def _structure_unusual(
+    generated: Callable[[dict[str, JSON], type], _T],
+    cls: type,
+    data: dict[str, JSON],
+    unknown: set[str],
+    open_objects: tuple[str, ...],
+    documented: Mapping[str, str],
+) -> _T:
+    """The rare shapes: an open-shaped member that is not an object (kept raw
+    in ``extra``), or a key under its documented name rather than the wire's."""
+    extra: dict[str, JSON] = {}
+    for key in open_objects:
+        raw = data.get(key)
+        if raw is not None and type(raw) is not dict:
+            extra[key] = raw
+            data = {k: v for k, v in data.items() if k != key}
+    for name, key in documented.items():
+        if name in data and key not in data:
+            data = {**data, key: data[name]}
+            unknown.discard(name)
+    extra.update((k, data[k]) for k in unknown if k in data)
+    obj = generated(data, cls)
+    if extra:
+        object.__setattr__(obj, "extra", MappingProxyType(extra))  # frozen: the field cattrs omits
+    return obj
 
 
 # Authors repeat from cell to cell (a case has a handful of commenters), and

@@ -23,6 +23,7 @@ from aiocases.config import DEFAULTS
 from aiocases.export import ExportEvent, TimelinePage
 from aiocases.models import JSON
 from aiocases.resume import LINE_FORMAT, ExportFile, ExportWriter, journal_path
+from aiocases.tasks import cancel_and_wait
 
 __all__ = ["ExportOptions", "Progress", "run_export"]
 
@@ -106,8 +107,7 @@ async def _export_into(export: ExportFile, options: ExportOptions, client: Cases
                     _take(event, export.writer, progress, outcome)
     finally:
         if filling is not None:
-            filling.cancel()
-            await asyncio.gather(filling, return_exceptions=True)
+            await cancel_and_wait([filling])
         ids.close()
         progress.finish()
     _summary(progress, ids, outcome, client)
