@@ -127,3 +127,17 @@ def test_an_injected_transport_replaces_where_and_who() -> None:
     with pytest.raises(ValueError, match="transport or api_key, base_url"):
         CasesClient("key", transport=transport, base_url="http://127.0.0.1:1")  # type: ignore[call-arg]
     assert "MockTransport" in repr(CasesClient(transport=transport))
+
+
+async def test_readme_mock_transport_example_runs() -> None:
+    import ast
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = re.search(r"```python\n(from aiocases import CasesClient, Request, Response\n.*?)```", readme, re.S)
+    assert example is not None
+    code = compile(example.group(1), "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    result = eval(code, {})  # the example's top-level await
+    if result is not None:
+        await result

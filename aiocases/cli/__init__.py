@@ -32,17 +32,16 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 async def _run_until_signalled(args: argparse.Namespace, received: list[signal.Signals]) -> int:
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
+    work = asyncio.ensure_future(run(args))
 
     def stop(sig: signal.Signals) -> None:
         received.append(sig)
-        task.cancel()
+        work.cancel()
 
     for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, stop, sig)
     try:
-        return await run(args)
+        return await work
     finally:
         for sig in _STOP_SIGNALS:
             loop.remove_signal_handler(sig)
