@@ -57,6 +57,8 @@ _COMMIT_INTERVAL = 0.5
 # A spool keeps this much in memory before it moves to a temporary file.
 _SPOOL_MEMORY = 1 << 20
 _COPY_CHUNK = 1 << 20
+# No journal line is longer: a case id is at most 512 characters, 6 bytes each once escaped.
+_LONGEST_LINE = 8192
 
 
 E = TypeVar("E", bound=Exception)
@@ -130,14 +132,13 @@ class _Journal:
         _sync(self.file)
 
     def entries(self) -> Iterator[tuple[int, str]]:
-        """(output length, case id) of each complete entry after the header; a
-        last line cut short by a kill is dropped from the file."""
+        """(output length, case id) of each complete entry after the header
+        (a last line cut short by a kill is not one)."""
         self.file.seek(0)
         self.file.readline()
-        good = self.file.tell()
         for line in self.file:
             if not line.endswith(b"\n"):
-                break
+                return
             length, _, case_id = line[:-1].partition(b"\t")
             try:
                 entry = int(length), json.loads(case_id)
@@ -145,10 +146,16 @@ class _Journal:
                 raise ResumeError(f"{self.path} is damaged; remove it and the output to start over") from None
             if not isinstance(entry[1], str):
                 raise ResumeError(f"{self.path} is damaged; remove it and the output to start over")
-            good += len(line)
             yield entry
-        self.file.seek(good)
-        self.file.truncate()
+
+    def drop_partial_line(self) -> None:
+        """Cut a last line a kill left short, so that new entries start on a line of their own."""
+        size = self.file.seek(0, os.SEEK_END)
+        start = max(0, size - _LONGEST_LINE)  # the last line lies within this tail: no need to read it all
+        self.file.seek(start)
+        cut = self.file.read().rfind(b"\n")
+        if cut >= 0:
+            self.file.truncate(start + cut + 1)
 
     def append(self, lines: list[bytes]) -> None:
         self.file.seek(0, os.SEEK_END)
@@ -399,6 +406,7 @@ def _cut_back(out: BinaryIO, journal: _Journal, output: Path) -> None:
     end = 0
     for length, _ in journal.entries():
         end = length
+    journal.drop_partial_line()
     if os.fstat(out.fileno()).st_size < end:
         raise ResumeError(f"{output} is shorter than its journal records; cannot resume safely")
     out.truncate(end)

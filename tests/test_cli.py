@@ -108,7 +108,8 @@ def test_timeline_and_watchers(server: Server, truth: FakeCasesAPI) -> None:
     listed = run("watchers", case.key, "--base-url", server.url)
     assert listed.stdout.split() == [user]
     assert run("unwatch", case.key, user, "--base-url", server.url).returncode == 0
-    assert run("watchers", case.key, "--base-url", server.url).stdout == ""
+    nobody = run("watchers", case.key, "--base-url", server.url)
+    assert nobody.stdout == "" and f"{case.key} has no watchers" in nobody.stderr
     missing = run("watchers", "NOPE-1", "--base-url", server.url)
     assert missing.returncode == 1 and "NotFound" in missing.stderr and "Traceback" not in missing.stderr
 
