@@ -14,6 +14,7 @@ it carried.
 from __future__ import annotations
 
 import asyncio
+import os
 import zlib
 from collections.abc import Mapping
 from typing import Protocol
@@ -164,7 +165,8 @@ def _describe(exc: BaseException) -> str:
     # keep only the first line and the class.
     if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
         # Its own text says "ssl:default" even for http:// URLs: name only what failed.
-        reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
+        error = exc.os_error
+        reason = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
         return f"cannot connect to {exc.host}:{exc.port}: {reason}"
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
