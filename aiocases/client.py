@@ -181,15 +181,15 @@ class CasesClient:
         return await self._call(request, lambda doc: structure_list(Watcher, sansio.data_of(request, doc)))
 
     async def get_timeline_page(
-        self, case_id: str, *, page_number: int = 0, page_size: int = DEFAULTS.page_size, ascending: bool = False
+        self, case_id: str, *, page_number: int = 0, page_size: int = DEFAULTS.page_size, ascending: bool = True
     ) -> list[TimelineCell]:
         """One page of the case's timeline ("Get case timeline"); pages are
-        zero-based, newest first unless ``ascending``."""
+        zero-based, oldest first unless ``ascending=False``."""
         request = sansio.timeline_request(case_id, page_number, page_size, ascending)
         return await self._call(request, lambda doc: structure_list(TimelineCell, sansio.data_of(request, doc)))
 
     def iter_timeline(
-        self, case_id: str, *, page_size: int = DEFAULTS.page_size, ascending: bool = False
+        self, case_id: str, *, page_size: int = DEFAULTS.page_size, ascending: bool = True
     ) -> AsyncGenerator[TimelineCell, None]:
         """Every cell of the case's timeline, walking pages from 0 until a
         short one; each cell once, even when comments arrive mid-walk.
