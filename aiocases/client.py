@@ -21,7 +21,7 @@ from aiocases.config import DEFAULTS, Credentials, resolve_base_url, resolve_cre
 from aiocases.errors import CasesError, ClientClosed, RateLimited
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.models import JSON, TimelineCell, Watcher, structure_list
-from aiocases.pagination import FetchPage, walk_pages, walk_timeline
+from aiocases.pagination import FetchPage, PageSizes, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
 from aiocases.tasks import cancel_and_wait
@@ -109,6 +109,7 @@ class CasesClient:
         self._transport: Transport | None = None
         self._owned: AiohttpTransport | None = None  # the transport this client made, and closes
         self._exports: set[asyncio.Task[None]] = set()
+        self._sizes = PageSizes()  # what this client's server was seen to do with page[size]
         self._send = backoff.on_exception(
             self._waits,
             CasesError,
@@ -196,17 +197,17 @@ class CasesClient:
         Arguments are checked here, before the first request; a walk longer
         than ``max_pages`` raises :class:`~aiocases.errors.PageLimitExceeded`."""
         fetch, path = self._page_fetcher(case_id, page_size, ascending)
-        return walk_timeline(fetch, page_size, ascending=ascending, max_pages=self._limits.max_pages, path=path)
+        return walk_timeline(
+            fetch, page_size, ascending=ascending, max_pages=self._limits.max_pages, path=path, sizes=self._sizes
+        )
 
     def _page_fetcher(self, case_id: str, page_size: int, ascending: bool) -> tuple[FetchPage, str]:
         """A page getter for one walk, and the path that names it; a
         ValueError for bad arguments now, not at the first page."""
         path = sansio.timeline_request(case_id, 0, page_size, ascending).path
 
-        async def fetch(page_number: int) -> list[TimelineCell]:
-            return await self.get_timeline_page(
-                case_id, page_number=page_number, page_size=page_size, ascending=ascending
-            )
+        async def fetch(page_number: int, size: int) -> list[TimelineCell]:
+            return await self.get_timeline_page(case_id, page_number=page_number, page_size=size, ascending=ascending)
 
         return fetch, path
 
@@ -244,7 +245,8 @@ class CasesClient:
 
         def walk_case(case_id: str) -> AsyncGenerator[list[TimelineCell], None]:
             fetch, path = self._page_fetcher(case_id, page_size, ascending)
-            return walk_pages(fetch, page_size, ascending=ascending, max_pages=self._limits.max_pages, path=path)
+            limit = self._limits.max_pages
+            return walk_pages(fetch, page_size, ascending=ascending, max_pages=limit, path=path, sizes=self._sizes)
 
         return stream(
             case_ids,

@@ -19,15 +19,19 @@ full pages of new ids would otherwise never end).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from aiocases.errors import DecodeError, PageLimitExceeded
 from aiocases.models import TimelineCell
 
-__all__ = ["FetchPage", "walk_pages", "walk_timeline"]
+__all__ = ["TRUSTED_PAGE_SIZE", "FetchPage", "PageSizes", "walk_pages", "walk_timeline"]
 
-FetchPage = Callable[[int], Awaitable[list[TimelineCell]]]
+_log = logging.getLogger("aiocases")
+
+#: Fetches one page: ``fetch_page(page_number, page_size)``.
+FetchPage = Callable[[int, int], Awaitable[list[TimelineCell]]]
 
 # Full pages that bring nothing new before the walk calls the server broken
 # (it would otherwise loop forever on a server that ignores page[number]).
@@ -69,21 +73,96 @@ def _unique(cells: list[TimelineCell], seen: set[str]) -> list[TimelineCell]:
     return unique
 
 
+class PageSizes:
+    """What a client has learned of its server's page sizes (one origin per
+    client), per endpoint: the sizes it has seen honoured (a full page of that
+    size came back) and the size it caps larger requests to.  Shared by the
+    client's walks.
+
+    The rules (see the module's docstring of the walk below):
+
+    * a size up to :data:`TRUSTED_PAGE_SIZE`, or one seen honoured, is trusted:
+      a page shorter than it is the last;
+    * past a learned cap, a walk asks for the cap's size from its first page.
+    """
+
+    def __init__(self) -> None:
+        self._honoured: dict[str, set[int]] = {}
+        self._caps: dict[str, int] = {}
+
+    def first(self, endpoint: str, size: int) -> int:
+        """The size a walk asking for ``size`` starts with."""
+        cap = self._caps.get(endpoint)
+        return size if cap is None else min(size, cap)
+
+    def trusted(self, endpoint: str, size: int) -> bool:
+        """Whether a page shorter than ``size`` is the last one."""
+        cap = self._caps.get(endpoint)
+        return (
+            size <= TRUSTED_PAGE_SIZE or size in self._honoured.get(endpoint, ()) or (cap is not None and size <= cap)
+        )
+
+    def honoured(self, endpoint: str, size: int) -> None:
+        """A full page of ``size`` came back."""
+        self._honoured.setdefault(endpoint, set()).add(size)
+
+    def capped(self, endpoint: str, requested: int, cap: int) -> None:
+        """The server answered ``cap`` cells to a request for ``requested`` and had more."""
+        if self._caps.get(endpoint) != cap:
+            _log.warning(
+                "the server caps page[size] at %d on %s (asked for %d): later walks ask for %d",
+                cap,
+                endpoint,
+                requested,
+                cap,
+            )
+        self._caps[endpoint] = cap
+
+
+#: Page sizes up to this are trusted without proof: the reference pages' maximum for "Search cases".
+TRUSTED_PAGE_SIZE = 100
+
+
 async def walk_pages(
-    fetch_page: FetchPage, page_size: int, *, ascending: bool, max_pages: int, path: str = ""
+    fetch_page: FetchPage,
+    page_size: int,
+    *,
+    ascending: bool,
+    max_pages: int,
+    path: str = "",
+    sizes: PageSizes | None = None,
+    endpoint: str = "timelines",
 ) -> AsyncGenerator[list[TimelineCell], None]:
-    """Yield the cells of the pages ``fetch_page(0)``, ``fetch_page(1)``, …
+    """Yield the cells of the pages ``fetch_page(0, size)``, ``fetch_page(1, size)``, …
     that were not seen on an earlier page, stopping after the first page
-    shorter than ``page_size``.  ``path`` names the walk in its errors."""
+    shorter than a trusted size.  ``path`` names the walk in its errors.
+
+    A server may return fewer cells than asked without saying so.  A short
+    page of a size not yet trusted (``sizes``) is therefore not taken as the
+    last: the walk asks for the next page at the size that came back, ``k``
+    (page 1 of size ``k`` starts right after what was seen, whether the server
+    counts offsets from the size asked or the size it gave).  Empty, the walk
+    is done (one request more than otherwise); cells, the server capped the
+    size at ``k``: the walk goes on at ``k``, and the cap is remembered."""
+    sizes = sizes or PageSizes()
     seen = _Seen(_ASCENDING_MEMORY if ascending else None)
+    size = sizes.first(endpoint, page_size)
+    probing = False
     stale = 0
     for page_number in range(max_pages):
-        page = await fetch_page(page_number)
+        page = await fetch_page(page_number, size)
+        if probing and page:
+            sizes.capped(endpoint, page_size, size)
+        probing = False
         fresh = seen.fresh(page) if page else page
         if fresh:
             yield fresh
-        if len(page) < page_size:
+        if len(page) == size:
+            sizes.honoured(endpoint, size)
+        elif not page or sizes.trusted(endpoint, size):
             return
+        else:  # short, at a size the server has not shown it honours: capped, or the last page
+            size, probing = len(page), True
         stale = 0 if fresh else stale + 1
         if stale >= _MAX_STALE_PAGES:
             raise DecodeError(
@@ -96,10 +175,16 @@ async def walk_pages(
 
 
 async def walk_timeline(
-    fetch_page: FetchPage, page_size: int, *, ascending: bool, max_pages: int, path: str = ""
+    fetch_page: FetchPage,
+    page_size: int,
+    *,
+    ascending: bool,
+    max_pages: int,
+    path: str = "",
+    sizes: PageSizes | None = None,
 ) -> AsyncGenerator[TimelineCell, None]:
     """Yield each cell of the walk of :func:`walk_pages` once."""
-    pages = walk_pages(fetch_page, page_size, ascending=ascending, max_pages=max_pages, path=path)
+    pages = walk_pages(fetch_page, page_size, ascending=ascending, max_pages=max_pages, path=path, sizes=sizes)
     async with contextlib.aclosing(pages):
         async for page in pages:
             for cell in page:

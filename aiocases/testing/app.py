@@ -83,6 +83,8 @@ class FakeOptions:
     error_style: str = "jsonapi"
     redirect_to: str | None = None
     fail_cases: dict[str, int] = field(factory=dict)
+    page_cap: int | None = None
+    page_cap_offsets: str = "capped"
 
 
 class _Fake:
@@ -233,7 +235,10 @@ class _Fake:
         if size < 1 or size > 1000 or number < 0 or ascending not in ("true", "false"):
             return self.error(400, "Bad Request")
         encoded = case.encoded if ascending == "true" else case.encoded[::-1]
-        page = encoded[number * size : (number + 1) * size]
+        given = size if self.options.page_cap is None else min(size, self.options.page_cap)
+        # A server capping silently counts offsets from the size it gives, or from the size asked for.
+        start = number * (given if self.options.page_cap_offsets == "capped" else size)
+        page = encoded[start : start + given]
         return web.Response(body=b'{"data":[' + b",".join(page) + b"]}", content_type=CONTENT_TYPE)
 
     async def list_watchers(self, request: web.Request) -> web.Response:

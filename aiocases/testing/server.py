@@ -74,7 +74,10 @@ class FakeCasesAPI:
     ``faults`` injects failures; ``latency`` delays every answer;
     ``error_style`` is ``"jsonapi"`` (as the real API) or ``"strings"`` (as
     the reference pages); ``redirect_to`` answers every request with a 307 to
-    that origin; ``clock`` is the wall clock the rate limits' windows follow.
+    that origin; ``clock`` is the wall clock the rate limits' windows follow;
+    ``page_cap`` silently answers at most that many cells per page, counting
+    offsets from the size it gives (``page_cap_offsets="capped"``) or from the
+    size asked for (``"requested"``, which skips cells between pages).
     """
 
     def __init__(
@@ -94,9 +97,13 @@ class FakeCasesAPI:
         error_style: str = "jsonapi",
         redirect_to: str | None = None,
         clock: Callable[[], float] = time.time,
+        page_cap: int | None = None,
+        page_cap_offsets: str = "capped",
     ) -> None:
         if error_style not in ("jsonapi", "strings"):
             raise ValueError("error_style must be 'jsonapi' or 'strings'")
+        if page_cap_offsets not in ("capped", "requested"):
+            raise ValueError("page_cap_offsets must be 'capped' or 'requested'")
         if isinstance(rate_limit, RateLimitRule):
             rate_limit = {"timelines": rate_limit, "watchers": rate_limit}
         self.store = CaseStore(cases, cells, seed=seed)
@@ -110,6 +117,8 @@ class FakeCasesAPI:
             latency=latency,
             error_style=error_style,
             redirect_to=redirect_to,
+            page_cap=page_cap,
+            page_cap_offsets=page_cap_offsets,
         )
         self.counters = Counters()
         extra = {"/_fake/stats": self._stats, "/_fake/reset": self._reset}
