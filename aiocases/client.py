@@ -21,7 +21,7 @@ from aiocases.config import DEFAULTS, Credentials, resolve_base_url, resolve_cre
 from aiocases.errors import CasesError, ClientClosed, RateLimited
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.models import JSON, TimelineCell, Watcher, structure_list
-from aiocases.pagination import FetchPage, PageSizes, walk_pages, walk_timeline
+from aiocases.pagination import FetchPage, PageSizes, Walk, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
 from aiocases.tasks import cancel_and_wait
@@ -190,16 +190,42 @@ class CasesClient:
         return await self._call(request, lambda doc: structure_list(TimelineCell, sansio.data_of(request, doc)))
 
     def iter_timeline(
-        self, case_id: str, *, page_size: int = DEFAULTS.page_size, ascending: bool = True
+        self,
+        case_id: str,
+        *,
+        page_size: int = DEFAULTS.page_size,
+        ascending: bool = True,
+        prefetch: int = DEFAULTS.prefetch,
     ) -> AsyncGenerator[TimelineCell, None]:
         """Every cell of the case's timeline, walking pages from 0 until a
         short one; each cell once, even when comments arrive mid-walk.
+
+        Oldest first (the default), up to ``prefetch`` pages are read ahead:
+        one page ahead, doubling while pages come back full, so a long
+        timeline takes a few round trips instead of one per page; the requests
+        sent past the last page (at most ``prefetch - 1``) are counted in
+        ``stats.prefetch_wasted``.  Newest first the walk is sequential.
         Arguments are checked here, before the first request; a walk longer
         than ``max_pages`` raises :class:`~aiocases.errors.PageLimitExceeded`."""
+        _check_int("prefetch", prefetch, 1)
+        fetch, walk = self._walk(case_id, page_size, ascending, prefetch)
+        return walk_timeline(fetch, walk)
+
+    def _walk(self, case_id: str, page_size: int, ascending: bool, prefetch: int) -> tuple[FetchPage, Walk]:
         fetch, path = self._page_fetcher(case_id, page_size, ascending)
-        return walk_timeline(
-            fetch, page_size, ascending=ascending, max_pages=self._limits.max_pages, path=path, sizes=self._sizes
+        walk = Walk(
+            page_size,
+            ascending,
+            self._limits.max_pages,
+            path,
+            prefetch,
+            self._sizes,
+            wasted=self._count_wasted,
         )
+        return fetch, walk
+
+    def _count_wasted(self, requests: int) -> None:
+        self.stats.prefetch_wasted += requests
 
     def _page_fetcher(self, case_id: str, page_size: int, ascending: bool) -> tuple[FetchPage, str]:
         """A page getter for one walk, and the path that names it; a
@@ -244,9 +270,8 @@ class CasesClient:
             raise ValueError("case_ids must be an iterable of case ids, not a single string")
 
         def walk_case(case_id: str) -> AsyncGenerator[list[TimelineCell], None]:
-            fetch, path = self._page_fetcher(case_id, page_size, ascending)
-            limit = self._limits.max_pages
-            return walk_pages(fetch, page_size, ascending=ascending, max_pages=limit, path=path, sizes=self._sizes)
+            # No read-ahead: the cases in progress already fill the budget.
+            return walk_pages(*self._walk(case_id, page_size, ascending, prefetch=1))
 
         return stream(
             case_ids,

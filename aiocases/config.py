@@ -26,6 +26,7 @@ class Defaults:
     max_response_bytes: int = 64 * 1024 * 1024
     max_pages: int = 10_000
     page_size: int = 100
+    prefetch: int = 16
 
 
 #: The defaults in use.

@@ -18,15 +18,19 @@ full pages of new ids would otherwise never end).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
+from attrs import field, frozen
+
 from aiocases.errors import DecodeError, PageLimitExceeded
 from aiocases.models import TimelineCell
+from aiocases.tasks import cancel_and_wait
 
-__all__ = ["TRUSTED_PAGE_SIZE", "FetchPage", "PageSizes", "walk_pages", "walk_timeline"]
+__all__ = ["TRUSTED_PAGE_SIZE", "FetchPage", "PageSizes", "Walk", "walk_pages", "walk_timeline"]
 
 _log = logging.getLogger("aiocases")
 
@@ -123,68 +127,119 @@ class PageSizes:
 TRUSTED_PAGE_SIZE = 100
 
 
-async def walk_pages(
-    fetch_page: FetchPage,
-    page_size: int,
-    *,
-    ascending: bool,
-    max_pages: int,
-    path: str = "",
-    sizes: PageSizes | None = None,
-    endpoint: str = "timelines",
-) -> AsyncGenerator[list[TimelineCell], None]:
+def _ignore_waste(requests: int) -> None:
+    return None
+
+
+@frozen
+class Walk:
+    """How to walk one timeline: ``page_size`` asked for, order, the bound
+    ``max_pages``, ``path`` (names the walk in errors), ``prefetch`` (pages
+    in flight at most, read-ahead; oldest-first walks only), what the client
+    knows of page ``sizes``, and ``wasted``, told how many requests read
+    ahead past the last page."""
+
+    page_size: int
+    ascending: bool
+    max_pages: int
+    path: str = ""
+    prefetch: int = 1
+    sizes: PageSizes = field(factory=PageSizes)
+    endpoint: str = "timelines"
+    wasted: Callable[[int], None] = _ignore_waste
+
+
+# (page number, page, whether it is the last)
+_Pages = AsyncGenerator[tuple[int, list[TimelineCell], bool], None]
+
+
+async def walk_pages(fetch_page: FetchPage, walk: Walk) -> AsyncGenerator[list[TimelineCell], None]:
     """Yield the cells of the pages ``fetch_page(0, size)``, ``fetch_page(1, size)``, …
     that were not seen on an earlier page, stopping after the first page
-    shorter than a trusted size.  ``path`` names the walk in its errors.
+    shorter than a trusted size.
 
     A server may return fewer cells than asked without saying so.  A short
-    page of a size not yet trusted (``sizes``) is therefore not taken as the
-    last: the walk asks for the next page at the size that came back, ``k``
-    (page 1 of size ``k`` starts right after what was seen, whether the server
-    counts offsets from the size asked or the size it gave).  Empty, the walk
-    is done (one request more than otherwise); cells, the server capped the
-    size at ``k``: the walk goes on at ``k``, and the cap is remembered."""
-    sizes = sizes or PageSizes()
-    seen = _Seen(_ASCENDING_MEMORY if ascending else None)
-    size = sizes.first(endpoint, page_size)
-    probing = False
+    page of a size not yet trusted (``walk.sizes``) is therefore not taken as
+    the last: the walk asks for the next page at the size that came back,
+    ``k`` (page 1 of size ``k`` starts right after what was seen, whether the
+    server counts offsets from the size asked or the size it gave).  Empty,
+    the walk is done (one request more than otherwise); cells, the server
+    capped the size at ``k``: the walk goes on at ``k``, and the cap is
+    remembered.
+
+    Oldest first, at a trusted size, with ``prefetch`` above 1, pages are read
+    ahead: one page ahead, doubling while pages come back full, up to
+    ``prefetch`` in flight.  Pages still come out in order; the requests past
+    the last page (at most ``prefetch - 1``) are cancelled and reported to
+    ``walk.wasted``.
+    Newest first, pages shift as comments arrive, and the walk stays sequential."""
+    seen = _Seen(_ASCENDING_MEMORY if walk.ascending else None)
+    size = walk.sizes.first(walk.endpoint, walk.page_size)
+    ahead = walk.ascending and walk.prefetch > 1 and walk.sizes.trusted(walk.endpoint, size)
+    pages = _read_ahead(fetch_page, walk, size) if ahead else _one_by_one(fetch_page, walk, size)
     stale = 0
-    for page_number in range(max_pages):
+    async with contextlib.aclosing(pages):
+        async for page_number, page, last in pages:
+            fresh = seen.fresh(page) if page else page
+            if fresh:
+                yield fresh
+            if last:
+                return
+            stale = 0 if fresh else stale + 1
+            if stale >= _MAX_STALE_PAGES:
+                raise DecodeError(
+                    f"{stale} full pages in a row held only cells already seen (is page[number] ignored?);"
+                    f" stopped at page {page_number}",
+                    method="GET",
+                    path=walk.path,
+                )
+    raise PageLimitExceeded(walk.max_pages, method="GET", path=walk.path)
+
+
+async def _one_by_one(fetch_page: FetchPage, walk: Walk, size: int) -> _Pages:
+    """Pages one request at a time, learning the server's page sizes on the way."""
+    sizes, endpoint = walk.sizes, walk.endpoint
+    probing = False
+    for page_number in range(walk.max_pages):
         page = await fetch_page(page_number, size)
         if probing and page:
-            sizes.capped(endpoint, page_size, size)
+            sizes.capped(endpoint, walk.page_size, size)
         probing = False
-        fresh = seen.fresh(page) if page else page
-        if fresh:
-            yield fresh
         if len(page) == size:
             sizes.honoured(endpoint, size)
+            yield page_number, page, False
         elif not page or sizes.trusted(endpoint, size):
-            return
+            yield page_number, page, True
         else:  # short, at a size the server has not shown it honours: capped, or the last page
+            yield page_number, page, False
             size, probing = len(page), True
-        stale = 0 if fresh else stale + 1
-        if stale >= _MAX_STALE_PAGES:
-            raise DecodeError(
-                f"{stale} full pages in a row held only cells already seen (is page[number] ignored?);"
-                f" stopped at page {page_number}",
-                method="GET",
-                path=path,
-            )
-    raise PageLimitExceeded(max_pages, method="GET", path=path)
 
 
-async def walk_timeline(
-    fetch_page: FetchPage,
-    page_size: int,
-    *,
-    ascending: bool,
-    max_pages: int,
-    path: str = "",
-    sizes: PageSizes | None = None,
-) -> AsyncGenerator[TimelineCell, None]:
+async def _read_ahead(fetch_page: FetchPage, walk: Walk, size: int) -> _Pages:
+    """Pages of a trusted ``size``, several in flight, in order."""
+    in_flight: deque[asyncio.Task[list[TimelineCell]]] = deque()
+    window, requested = 1, 0
+    try:
+        for page_number in range(walk.max_pages):
+            while len(in_flight) <= window and requested < walk.max_pages:
+                in_flight.append(asyncio.ensure_future(fetch_page(requested, size)))
+                requested += 1
+            page = await in_flight.popleft()
+            last = len(page) < size
+            if last:  # the requests past the end are cancelled, not waited for
+                walk.wasted(len(in_flight))
+                await cancel_and_wait(in_flight)
+                in_flight.clear()
+            else:
+                window = min(walk.prefetch - 1, window * 2)
+            yield page_number, page, last
+    finally:
+        await cancel_and_wait(in_flight)
+
+
+async def walk_timeline(fetch_page: FetchPage, walk: Walk) -> AsyncGenerator[TimelineCell, None]:
     """Yield each cell of the walk of :func:`walk_pages` once."""
-    pages = walk_pages(fetch_page, page_size, ascending=ascending, max_pages=max_pages, path=path, sizes=sizes)
+    pages = walk_pages(fetch_page, walk)
     async with contextlib.aclosing(pages):
         async for page in pages:
             for cell in page:

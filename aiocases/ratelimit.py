@@ -46,14 +46,16 @@ class Stats:
     """Counters of one client, for logging: requests sent, retries made,
     429 responses seen, seconds requests spent held by the rate limit
     (``rate_limit_wait``, summed over requests, so with many waiting it can
-    exceed the wall time), and seconds of wall time during which at least one
-    request was held (``rate_limit_held``)."""
+    exceed the wall time), seconds of wall time during which at least one
+    request was held (``rate_limit_held``), and requests read ahead past the
+    last page of a walk (``prefetch_wasted``)."""
 
     requests: int = 0
     retries: int = 0
     throttled: int = 0
     rate_limit_wait: float = 0.0
     rate_limit_held: float = 0.0
+    prefetch_wasted: int = 0
 
 
 @frozen

@@ -239,16 +239,51 @@ def cli_memory(args: argparse.Namespace, work: Path) -> dict[str, float]:
     return {"growth": growth, "big_case": result["peak_rss_mib"], "largest": counts[-1]}
 
 
+def run_walk(url: str, case: str, *extra: str) -> dict[str, float]:
+    command = [sys.executable, str(HERE / "walk.py"), url, case, *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise SystemExit(f"walk failed:\n{done.stderr}")
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def one_timeline(args: argparse.Namespace) -> dict[str, float]:
+    """One large case through iter_timeline: latency with read-ahead, and a long walk's memory."""
+    cells, latency = 5_000, 0.05
+    print(f"\n## One timeline: {cells:,} cells, {latency * 1000:.0f} ms per response, page size 100\n")
+    print("| walk | wall s | requests | read past the end |")
+    print("| --- | ---: | ---: | ---: |")
+    walls: dict[str, float] = {}
+    with fake_server(1, cells, 5, "--latency", str(latency)) as url:
+        (key,), _, _ = truth(1, 1, seed=5)
+        for label, prefetch in (("sequential (prefetch 1)", "1"), ("read-ahead (prefetch 16, the default)", "16")):
+            result = run_walk(url, key, "--prefetch", prefetch)
+            if result["cells"] != cells:
+                raise SystemExit(f"{label} walked {result['cells']} cells of {cells}")
+            walls[prefetch] = result["wall"]
+            print(f"| {label} | {result['wall']:.2f} | {result['requests']:.0f} | {result['wasted']:.0f} |")
+    big = 20_000 if args.quick else 200_000
+    with fake_server(1, big, 6) as url:
+        (key,), _, _ = truth(1, 1, seed=6)
+        result = run_walk(url, key)
+        if result["cells"] != big:
+            raise SystemExit(f"the long walk yielded {result['cells']} cells of {big}")
+    print(f"\nOne walk of {big:,} cells, each dropped as it comes: peak RSS {result['peak_rss_mib']:.1f} MiB")
+    print(f"read-ahead: {walls['1'] / walls['16']:.1f}x faster than sequential")
+    return {"read_ahead": walls["16"], "speedup": walls["1"] / walls["16"], "walk_rss": result["peak_rss_mib"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data and fewer rounds")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--only", choices=["throughput", "rate-limited", "scale", "cli-memory"], action="append")
+    sections = ["throughput", "rate-limited", "scale", "cli-memory", "one-timeline"]
+    parser.add_argument("--only", choices=sections, action="append")
     args = parser.parse_args()
     args.rounds = args.rounds or (3 if args.quick else 7)
-    only = set(args.only or ["throughput", "rate-limited", "scale", "cli-memory"])
+    only = set(args.only or sections)
     print(f"# aiocases benchmarks, {time.strftime('%Y-%m-%d')}")
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}")
     misses: list[str] = []
@@ -268,6 +303,12 @@ def main() -> None:
             growth = scale(args, work)["growth"]
             if growth > 0.20:
                 misses.append(f"peak RSS grew {growth:.1%} from 1x to 10x cases (target <= 20%)")
+        if "one-timeline" in only:
+            walked = one_timeline(args)
+            if walked["read_ahead"] > 0.35 or walked["speedup"] < 7:
+                misses.append(f"one timeline read ahead in {walked['read_ahead']:.2f}s (target <= 0.35 s, >= 7x)")
+            if walked["walk_rss"] >= 100:
+                misses.append(f"a long walk peaked at {walked['walk_rss']:.0f} MiB (target < 100 MiB)")
         if "cli-memory" in only:
             cli = cli_memory(args, work)
             if cli["growth"] >= 0.10:

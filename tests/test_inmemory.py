@@ -48,12 +48,15 @@ def client(transport: MockTransport, **kwargs: object) -> CasesClient:
 
 @pytest.mark.parametrize(("cells", "size"), [(0, 10), (9, 10), (10, 10), (25, 10), (3, 1)])
 async def test_walk_in_memory(cells: int, size: int) -> None:
-    transport = MockTransport(timelines(cells))
-    async with client(transport) as api:
-        got = [c.id async for c in api.iter_timeline("PROJ-1", page_size=size, ascending=True)]
-    assert got == [f"c{n}" for n in range(cells)]
-    assert len(transport.requests) == cells // size + 1
-    assert [r.path for r in transport.requests] == ["/api/v2/cases/PROJ-1/timelines"] * len(transport.requests)
+    for prefetch in (1, 4):
+        transport = MockTransport(timelines(cells))
+        async with client(transport) as api:
+            got = [c.id async for c in api.iter_timeline("PROJ-1", page_size=size, prefetch=prefetch)]
+            wasted = api.stats.prefetch_wasted
+        assert got == [f"c{n}" for n in range(cells)]
+        assert cells // size + 1 <= len(transport.requests) <= cells // size + 1 + wasted
+        assert wasted <= prefetch - 1
+        assert [r.path for r in transport.requests] == ["/api/v2/cases/PROJ-1/timelines"] * len(transport.requests)
 
 
 async def test_transient_failures_are_retried_then_given_up() -> None:

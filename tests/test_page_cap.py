@@ -46,7 +46,7 @@ async def test_the_cap_is_learned_once_and_logged_once(
         async with client_for(api) as client:
             assert len([c async for c in client.iter_timeline(first, page_size=200)]) == 250
             before = len(timeline_queries(api))
-            assert len([c async for c in client.iter_timeline(second, page_size=200)]) == 250
+            assert len([c async for c in client.iter_timeline(second, page_size=200, prefetch=1)]) == 250
         # The second walk asks for 100 from the start: 250 // 100 + 1 requests.
         assert timeline_queries(api)[before:] == [
             f"page[size]=100&page[number]={n}&sort[ascending]=true" for n in range(3)
@@ -59,15 +59,15 @@ async def test_a_proven_size_costs_no_extra_request(client_for: MakeClient) -> N
     async with FakeCasesAPI(cases=1, cells=450) as api:
         big = next(iter(api.cases.values())).key
         async with client_for(api) as client:
-            assert len([c async for c in client.iter_timeline(big, page_size=200)]) == 450
+            assert len([c async for c in client.iter_timeline(big, page_size=200, prefetch=1)]) == 450
             assert len(timeline_queries(api)) == 450 // 200 + 1  # a full page of 200 proved the size
             api.add_case(150, key="SMALL-1")
             before = len(timeline_queries(api))
-            assert len([c async for c in client.iter_timeline("SMALL-1", page_size=200)]) == 150
+            assert len([c async for c in client.iter_timeline("SMALL-1", page_size=200, prefetch=1)]) == 150
             assert len(timeline_queries(api)) - before == 1  # proven: the short page is the last
     async with FakeCasesAPI(cases=1, cells=150) as api, client_for(api) as client:
         case = next(iter(api.cases.values()))
-        assert len([c async for c in client.iter_timeline(case.key, page_size=200)]) == 150
+        assert len([c async for c in client.iter_timeline(case.key, page_size=200, prefetch=1)]) == 150
         assert len(timeline_queries(api)) == 2  # unproven: one request more, to be sure
 
 

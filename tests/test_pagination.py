@@ -36,9 +36,11 @@ async def test_walk_boundaries(client_for: MakeClient, cells: int, size: int, as
         case = next(iter(api.cases.values()))
         async with client_for(api) as client:
             got = [c.id async for c in client.iter_timeline(case.key, page_size=size, ascending=ascending)]
+            wasted = client.stats.prefetch_wasted  # read ahead past the last page (oldest first only)
         assert got == [c["id"] for c in api.cells(case.id, ascending=ascending)]
         queries = timeline_requests(api)
-        assert len(queries) == cells // size + 1
+        assert cells // size + 1 <= len(queries) <= cells // size + 1 + wasted
+        assert wasted == 0 if not ascending else wasted <= 15
         order = "true" if ascending else "false"
         assert queries == [f"page[size]={size}&page[number]={n}&sort[ascending]={order}" for n in range(len(queries))]
 
@@ -149,7 +151,33 @@ async def test_breaking_out_of_a_walk(client_for: MakeClient) -> None:
     async with FakeCasesAPI(cases=1, cells=100) as api:
         case = next(iter(api.cases.values()))
         async with client_for(api) as client:
+            async with contextlib.aclosing(client.iter_timeline(case.key, page_size=10, prefetch=1)) as cells:
+                async for _ in cells:
+                    break
+            assert len(timeline_requests(api)) == 1
             async with contextlib.aclosing(client.iter_timeline(case.key, page_size=10)) as cells:
                 async for _ in cells:
                     break
-        assert len(timeline_requests(api)) == 1
+            assert client.gate.in_flight == 0  # the pages read ahead were cancelled
+        assert len(timeline_requests(api)) <= 1 + 2
+
+
+@pytest.mark.parametrize("prefetch", [2, 4, 16])
+async def test_read_ahead_keeps_order_and_bounds_waste(client_for: MakeClient, prefetch: int) -> None:
+    async with FakeCasesAPI(cases=1, cells=1234, latency=0.01) as api:
+        case = next(iter(api.cases.values()))
+        async with client_for(api) as client:
+            got = [c.id async for c in client.iter_timeline(case.key, page_size=50, prefetch=prefetch)]
+            wasted = client.stats.prefetch_wasted
+        assert got == [c["id"] for c in api.cells(case.id)]
+        assert 1 < api.peak_in_flight <= prefetch
+        assert 1234 // 50 + 1 <= len(timeline_requests(api)) <= 1234 // 50 + 1 + wasted and wasted <= prefetch - 1
+
+
+async def test_newest_first_walks_stay_sequential(client_for: MakeClient) -> None:
+    async with FakeCasesAPI(cases=1, cells=300, latency=0.01) as api:
+        case = next(iter(api.cases.values()))
+        async with client_for(api) as client:
+            got = [c.id async for c in client.iter_timeline(case.key, page_size=50, ascending=False, prefetch=16)]
+        assert got == [c["id"] for c in api.cells(case.id, ascending=False)]
+        assert api.peak_in_flight == 1
