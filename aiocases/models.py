@@ -244,9 +244,6 @@ def _structure_timestamp(value: object, _: type) -> datetime | None:
     raise TypeError(f"expected a timestamp string, got {type(value).__name__}")
 
 
-_fromisoformat = datetime.fromisoformat
-
-
 def _open_class_hook(converter: cattrs.Converter, cls: type[_T], nullable: bool) -> Callable[[object, type], _T | None]:
     """The structure hook of one model: cattrs' generated function for the
     listed fields, plus what it cannot do: keep unlisted keys in ``extra``,
@@ -410,11 +407,30 @@ def _slot_builder(cls: type[_T]) -> Callable[..., _T]:
     return namespace["build"]  # type: ignore[return-value]
 
 
+def _listed(cls: type) -> tuple[str, ...]:
+    """The names of a model's fields the API lists (all but ``extra``), in order;
+    the fast path below takes its keys from here, never from a hand copy."""
+    return tuple(a.name for a in attrs.fields(cls) if a.name != "extra")
+
+
+def _plain_fields(*classes: type) -> None:
+    """The fast path fills slots directly: a validator or converter added to a
+    field would be bypassed, so refuse to import rather than build wrong models."""
+    for cls in classes:
+        for a in attrs.fields(cls):
+            if a.validator is not None or a.converter is not None:
+                raise TypeError(f"{cls.__name__}.{a.name} has a validator or converter the fast path would bypass")
+
+
+_plain_fields(TimelineCell, CellAttributes, CellContent)
 _new_cell = _slot_builder(TimelineCell)
 _new_attributes = _slot_builder(CellAttributes)
 _new_content = _slot_builder(CellContent)
-_CELL_KEYS = frozenset(("id", "type", "attributes"))
-_ATTRIBUTE_KEYS = frozenset(("author", "cell_content", "content", "created_at", "modified_at", "deleted_at", "type"))
+# Unpacking fails at import if a model gains or loses a listed field.
+_ID, _TYPE, _ATTRIBUTES = _listed(TimelineCell)
+_AUTHOR, _CELL_CONTENT, _CONTENT, _CREATED, _MODIFIED, _DELETED, _KIND = _listed(CellAttributes)
+(_MESSAGE,) = _listed(CellContent)
+_ATTRIBUTE_KEYS = frozenset(_listed(CellAttributes))
 _STRUCTURE_AUTHOR = _FAST.get_structure_hook(Author | None)
 
 
@@ -424,50 +440,59 @@ def _cell_fast(raw: object) -> TimelineCell | None:
 
     Measured (``benchmarks/README.md``): the generated path costs ~4.5 µs a
     cell (a hook, a generated function and a frozen ``__init__`` per object),
-    this one ~2 µs, and cells are what an export is made of.
-    ``tests/test_parsing_properties.py`` checks with hypothesis that both
-    paths give equal models.
+    this one ~2 µs, and cells are what an export is made of.  Nothing here
+    allocates beyond the models (no key views or sets: allocations are what
+    the garbage collector's passes follow).  ``tests/test_parsing_properties.py``
+    checks with hypothesis that both paths give equal models, and that real
+    responses take this one.
     """
-    if type(raw) is not dict or raw.keys() != _CELL_KEYS:
+    if type(raw) is not dict or len(raw) != 3:
         return None
-    cell_id, cell_type, attributes = raw["id"], raw["type"], raw["attributes"]
+    cell_id, cell_type, attributes = raw.get(_ID), raw.get(_TYPE), raw.get(_ATTRIBUTES)
     if type(cell_id) is not str or type(cell_type) is not str or type(attributes) is not dict:
         return None
-    author = attributes.get("author")
-    content = attributes.get("cell_content")
-    kind, text = attributes.get("type"), attributes.get("content")
+    get = attributes.get
+    author, content, text, kind = get(_AUTHOR), get(_CELL_CONTENT), get(_CONTENT), get(_KIND)
+    created, modified, deleted = get(_CREATED), get(_MODIFIED), get(_DELETED)
     if (
         (author is not None and type(author) is not dict)
         or (kind is not None and type(kind) is not str)
         or (text is not None and type(text) is not str)
+        or (created is not None and type(created) is not str)
     ):
         return None
     if content is not None:
         # Exactly {"message": ...}; any other key takes the generated path.
-        message = content.get("message", 0) if type(content) is dict and len(content) == 1 else 0
+        message = content.get(_MESSAGE, 0) if type(content) is dict and len(content) == 1 else 0
         if message is not None and type(message) is not str:
             return None
-        content = _new_content(message, _EMPTY)
-    created, modified, deleted = (
-        attributes.get("created_at"),
-        attributes.get("modified_at"),
-        attributes.get("deleted_at"),
-    )
+        content = _new_content(message=message, extra=_EMPTY)
     try:
-        if type(created) is str and len(created) == 30 and created[29] == "Z" and created[19] == ".":
-            created = _fromisoformat(created[:26] + "+00:00")  # every real cell: inlined
-        elif created is not None:
-            created = _structure_timestamp(created, datetime)
+        created = None if created is None else parse_timestamp(created)
         modified = None if modified is None else _structure_timestamp(modified, datetime)
         deleted = None if deleted is None else _structure_timestamp(deleted, datetime)
     except (TypeError, ValueError):
         return None  # the generated path names the culprit
+    given = (
+        (author is not None) + (content is not None) + (text is not None) + (kind is not None)
+        + (created is not None) + (modified is not None) + (deleted is not None)
+    )  # fmt: skip
     extra = _EMPTY
-    if not attributes.keys() <= _ATTRIBUTE_KEYS:
-        extra = MappingProxyType({k: v for k, v in attributes.items() if k not in _ATTRIBUTE_KEYS})
+    if len(attributes) != given:  # an unlisted key, or a listed one that is null: look closer
+        unlisted = {k: v for k, v in attributes.items() if k not in _ATTRIBUTE_KEYS}
+        extra = MappingProxyType(unlisted) if unlisted else _EMPTY
     author = None if author is None else _STRUCTURE_AUTHOR(author, Author)
-    built = _new_attributes(author, content, text, created, modified, deleted, kind, extra)
-    return _new_cell(cell_id, cell_type, built, _EMPTY)
+    built = _new_attributes(
+        author=author,
+        cell_content=content,
+        content=text,
+        created_at=created,
+        modified_at=modified,
+        deleted_at=deleted,
+        type=kind,
+        extra=extra,
+    )
+    return _new_cell(id=cell_id, type=cell_type, attributes=built, extra=_EMPTY)
 
 
 def structure_list(cls: type[_T], data: object) -> list[_T]:

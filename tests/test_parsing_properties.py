@@ -8,12 +8,15 @@ every timestamp variant (``Z`` or an offset, 0-9 fractional digits).
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiocases import DecodeError, TimelineCell, from_api_json, to_api_json
+from aiocases import DecodeError, TimelineCell, from_api_json, models, to_api_json
 from aiocases.models import _STRUCTURE_CELL, _cell_fast, parse_timestamp, structure_list
 
 JSON_LEAF = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
@@ -146,3 +149,54 @@ def test_timestamp_variants(moment: datetime, digits: int, offset_minutes: int) 
     text = moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + f"{sign}{hours:02d}:{minutes:02d}"
     parsed = parse_timestamp(text)
     assert parsed == moment.replace(microsecond=int(nanos[: min(digits, 6)].ljust(6, "0")), tzinfo=tz)
+
+
+REAL_SHAPED = st.builds(
+    lambda id_, attributes: {"id": id_, "type": "timeline_cell", "attributes": attributes},
+    st.uuids().map(str),
+    st.builds(
+        lambda author, message, created, changed, kind: {
+            "author": {"type": "USER", "content": author},
+            "cell_content": {"message": message},
+            "content": message,
+            "created_at": created,
+            **changed,
+            "type": kind,
+        },
+        AUTHOR_CONTENT,
+        TEXT,
+        timestamps(),
+        optional_fields({"modified_at": timestamps(), "deleted_at": timestamps()}).filter(
+            lambda d: set(d) <= {"modified_at", "deleted_at"}
+        ),
+        st.sampled_from(["COMMENT", "STATUS_CHANGE"]),
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(REAL_SHAPED)
+def test_real_shaped_cells_take_the_fast_path(raw: dict[str, object]) -> None:
+    fast = _cell_fast(copy.deepcopy(raw))
+    assert fast is not None, "a cell shaped as real responses are missed the fast path"
+    assert fast == _STRUCTURE_CELL(copy.deepcopy(raw), TimelineCell)
+
+
+def test_the_recorded_response_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real CommentCase body (the same TimelineResponse schema as "Get case timeline")."""
+    recorded = (
+        Path(__file__).resolve().parents[2] / "shared" / "real-responses" / "comment_case_returns_ok_response__1.json"
+    )
+    if not recorded.exists():
+        pytest.skip("../shared/real-responses is not here")
+    body = json.loads(recorded.read_text())["response"]["body"]
+    data = json.loads(body)["data"]
+
+    def generated_path(value: object, cls: type) -> object:
+        raise AssertionError("the recorded cell left the fast path")
+
+    monkeypatch.setattr(models, "_STRUCTURE_CELL", generated_path)
+    (cell,) = structure_list(TimelineCell, data)
+    assert cell.attributes.cell_content is not None and cell.attributes.cell_content.message == "Hello World !"
+    assert cell.attributes.author is not None and cell.attributes.author.content is not None
+    assert cell.attributes.author.content.extra == {"active": True}
