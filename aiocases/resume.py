@@ -343,17 +343,21 @@ class ExportFile:
     to ``writer``; ``completed`` yields the ids a resumed journal records
     (lazily: a journal of a million cases is never held in memory)."""
 
-    def __init__(self, out: BinaryIO, journal: _Journal | None, *, resumed: bool, spool_dir: Path | None) -> None:
+    def __init__(
+        self, out: BinaryIO, journal: _Journal | None, *, resumed: bool, spool_dir: Path | None, owned: bool = True
+    ) -> None:
         self.writer = ExportWriter(out, journal, spool_dir=spool_dir)
         self.journaled = journal is not None
         self.resumed = resumed
         self._out = out
         self._journal = journal
+        self._owned = owned
 
     @classmethod
-    def stream(cls, out: BinaryIO) -> ExportFile:
-        """An output that cannot be cut back or resumed, such as stdout."""
-        return cls(out, None, resumed=False, spool_dir=None)
+    def stream(cls, out: BinaryIO, *, owned: bool = False) -> ExportFile:
+        """An output that cannot be cut back or resumed, such as stdout
+        (flushed, not closed, at the end unless ``owned``)."""
+        return cls(out, None, resumed=False, spool_dir=None, owned=owned)
 
     @classmethod
     def open(cls, output: Path, *, resume: bool, overwrite: bool, settings: Mapping[str, JSON]) -> ExportFile:
@@ -365,7 +369,7 @@ class ExportFile:
         if not _is_regular(output):
             if resume:
                 raise ResumeError(f"{output} is not a regular file, so an export to it cannot be resumed")
-            return cls.stream(open(output, "wb", buffering=0))
+            return cls.stream(open(output, "wb", buffering=0), owned=True)
         journal = _Journal(journal_path(output))
         out: BinaryIO | None = None
         try:
@@ -395,7 +399,8 @@ class ExportFile:
             self.writer.close()
         finally:
             try:
-                self._out.close()
+                if self._owned:
+                    self._out.close()
             finally:
                 if self._journal is not None:
                     self._journal.close()
