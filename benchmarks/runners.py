@@ -16,6 +16,7 @@ import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 API_KEY, APP_KEY = "bench-api-key", "bench-app-key"
 
@@ -48,6 +49,17 @@ async def pool(case_ids: Iterator[str], concurrency: int, one: Callable[[str], A
 
 async def run_raw(url: str, case_ids: list[str], page_size: int, concurrency: int, tally: Tally) -> None:
     """The floor: bare aiohttp and json.loads, no models, no gate, no retries."""
+    await _bare(url, case_ids, page_size, concurrency, tally, json.loads)
+
+
+async def run_raw_orjson(url: str, case_ids: list[str], page_size: int, concurrency: int, tally: Tally) -> None:
+    """The floor for a client that decodes with orjson: bare aiohttp and orjson.loads."""
+    await _bare(url, case_ids, page_size, concurrency, tally, orjson.loads)
+
+
+async def _bare(
+    url: str, case_ids: list[str], page_size: int, concurrency: int, tally: Tally, loads: Callable[[bytes], Any]
+) -> None:
 
     headers = {"DD-API-KEY": API_KEY, "DD-APPLICATION-KEY": APP_KEY, "Accept": "application/json"}
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -65,7 +77,7 @@ async def run_raw(url: str, case_ids: list[str], page_size: int, concurrency: in
                         await asyncio.sleep(float(response.headers.get("X-RateLimit-Reset", "1")))
                         continue
                     response.raise_for_status()
-                    data = json.loads(await response.read())["data"]
+                    data = loads(await response.read())["data"]
                 ids += [cell["id"] for cell in data]
                 if len(data) < page_size:
                     break
@@ -118,8 +130,11 @@ async def run_official(url: str, case_ids: list[str], page_size: int, concurrenc
 
 def load(runner: str) -> None:
     """Import what ``runner`` uses (only that: its peak RSS is its own)."""
-    global aiohttp, CasesClient, AsyncApiClient, Configuration, CaseManagementApi
+    global aiohttp, orjson, CasesClient, AsyncApiClient, Configuration, CaseManagementApi
     import aiohttp
+
+    if runner == "raw-orjson":
+        import orjson
 
     if runner == "aiocases":
         from aiocases import CasesClient
@@ -138,7 +153,7 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-RUNNERS = {"raw": run_raw, "aiocases": run_aiocases, "official": run_official}
+RUNNERS = {"raw": run_raw, "raw-orjson": run_raw_orjson, "aiocases": run_aiocases, "official": run_official}
 
 
 def main() -> None:
