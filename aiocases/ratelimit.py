@@ -34,7 +34,7 @@ from attrs import define, field, frozen
 
 from aiocases.config import DEFAULTS
 from aiocases.errors import ClientClosed, RateLimited
-from aiocases.sansio import retry_after
+from aiocases.sansio import header_seconds, retry_after
 
 __all__ = ["Bucket", "ConcurrencyLimit", "Gate", "RateLimitInfo", "Stats", "Ticket"]
 
@@ -78,12 +78,12 @@ class RateLimitInfo:
         # Values that make no sense are ignored, not obeyed: a limit below 1
         # would hold every request forever, a tiny period overflows the
         # window arithmetic, a negative count or wait is no count or wait.
-        period = _seconds(headers.get("X-RateLimit-Period"))
+        period = header_seconds(headers.get("X-RateLimit-Period"))
         return cls(
             limit=_count(headers.get("X-RateLimit-Limit"), minimum=1),
             period=period if period is not None and _MIN_PERIOD <= period <= _MAX_PERIOD else None,
             remaining=_count(remaining, minimum=0),
-            reset=_seconds(reset),
+            reset=header_seconds(reset),
             name=headers.get("X-RateLimit-Name") or None,
         )
 
@@ -94,14 +94,6 @@ def _count(value: str | None, *, minimum: int) -> int | None:
     except ValueError:  # also for the over-long digit strings int() refuses
         return None
     return number if number is not None and number >= minimum else None
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
 
 
 # A period outside these bounds (seconds) is no period Datadog uses.

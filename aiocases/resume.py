@@ -347,7 +347,6 @@ class ExportFile:
         self, out: BinaryIO, journal: _Journal | None, *, resumed: bool, spool_dir: Path | None, owned: bool = True
     ) -> None:
         self.writer = ExportWriter(out, journal, spool_dir=spool_dir)
-        self.journaled = journal is not None
         self.resumed = resumed
         self._out = out
         self._journal = journal

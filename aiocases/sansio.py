@@ -38,6 +38,7 @@ __all__ = [
     "decipher",
     "error_for",
     "error_messages",
+    "header_seconds",
     "list_watchers_request",
     "loads",
     "retry_after",
@@ -204,17 +205,22 @@ def error_messages(body: bytes) -> list[str]:
     return rendered
 
 
+def header_seconds(value: str | None) -> float | None:
+    """A header's number of seconds; ``None`` when absent, not a number, not
+    finite or negative (such values count as absent, never as a wait)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """The wait a 429 asks for: ``X-RateLimit-Reset`` (seconds), else ``Retry-After``."""
     for name in ("X-RateLimit-Reset", "Retry-After"):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                seconds = float(value)
-            except ValueError:
-                continue
-            if math.isfinite(seconds) and seconds >= 0:  # "inf", "nan" and negatives count as absent
-                return seconds
+        seconds = header_seconds(headers.get(name))
+        if seconds is not None:
+            return seconds
     return None
 
 
