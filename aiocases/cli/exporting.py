@@ -93,8 +93,8 @@ async def run_export(options: ExportOptions, client: CasesClient) -> int:
 async def _export_into(export: ExportFile, options: ExportOptions, client: CasesClient, fd: int | None) -> int:
     ids = IdQueue()
     filling: asyncio.Task[None] | None = None
-    progress = Progress(sys.stderr, ids, client)
     outcome = _Outcome()
+    progress = Progress(sys.stderr, ids, client, outcome)
     try:
         ids.mark_done(export.completed())
         filling = asyncio.ensure_future(_fill(ids, options.case_ids, fd, options.input))
@@ -125,7 +125,7 @@ def _take(event: ExportEvent, writer: ExportWriter, progress: Progress, outcome:
         outcome.fail(event.case_id, error)
     else:
         outcome.written_cells += event.cells
-    progress.update(case=True, failed=error is not None)
+    progress.update(case=True)
 
 
 def _summary(progress: Progress, ids: IdQueue, outcome: _Outcome, client: CasesClient) -> None:
@@ -195,19 +195,19 @@ async def _fill(queue: IdQueue, case_ids: Sequence[str], fd: int | None, name: s
 class Progress:
     """A one-line progress display on a terminal, as wide as the terminal; silent otherwise."""
 
-    def __init__(self, stream: TextIO | None, ids: IdQueue, client: CasesClient) -> None:
+    def __init__(self, stream: TextIO | None, ids: IdQueue, client: CasesClient, outcome: _Outcome) -> None:
         self.stream = stream
         self.enabled = stream is not None and stream.isatty()
         self.ids = ids
         self.client = client
+        self.outcome = outcome
         self.started = time.monotonic()
-        self.done = self.failed = self.cells = 0
+        self.done = self.cells = 0
         self._shown = 0.0
 
-    def update(self, *, cells: int = 0, case: bool = False, failed: bool = False, force: bool = False) -> None:
+    def update(self, *, cells: int = 0, case: bool = False, force: bool = False) -> None:
         self.cells += cells
         self.done += case
-        self.failed += failed
         now = time.monotonic()
         if self.stream is None or not self.enabled or (not force and now - self._shown < 0.1):
             return
@@ -222,7 +222,7 @@ class Progress:
         stats = self.client.stats
         rate = self.cells / max(now - self.started, 1e-9)
         return (
-            f"cases {self.done}/{total}  cells {self.cells:,}  {rate:,.0f}/s  failed {self.failed}"
+            f"cases {self.done}/{total}  cells {self.cells:,}  {rate:,.0f}/s  failed {self.outcome.failed}"
             f"  429s {stats.throttled}  held {stats.rate_limit_held:.1f}s"
         )
 
