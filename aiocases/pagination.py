@@ -48,23 +48,23 @@ class _Seen:
     """The ids a walk has yielded: all of them, or only the last ``pages`` pages' worth."""
 
     def __init__(self, pages: int | None) -> None:
-        self.ids: set[str] = set()
-        self._pages: deque[list[str]] | None = None if pages is None else deque(maxlen=pages)
+        self._all: set[str] | None = set() if pages is None else None
+        self._recent: deque[set[str]] = deque(maxlen=pages or 1)
 
     def fresh(self, page: list[TimelineCell]) -> list[TimelineCell]:
         """The cells of ``page`` not seen before, each once; remembers them."""
-        ids = [cell.id for cell in page]
-        seen = self.ids
-        if seen.isdisjoint(ids):  # the usual page: set operations only
-            before = len(seen)
+        ids = {cell.id for cell in page}
+        seen = self._all
+        if seen is None:  # bounded: only the recent pages' ids count
+            new = len(ids) == len(page) and all(recent.isdisjoint(ids) for recent in self._recent)
+            fresh = page if new else _unique(page, set().union(*self._recent))
+            self._recent.append(ids)
+            return fresh
+        # The usual page has no id seen before and none twice: set operations only.
+        if len(ids) == len(page) and seen.isdisjoint(ids):
             seen.update(ids)
-            fresh = page if len(seen) - before == len(ids) else _unique(page, set())
-        else:
-            fresh = _unique(page, seen)
-        if self._pages is not None:
-            self._pages.append(ids)
-            self.ids = set().union(*self._pages)
-        return fresh
+            return page
+        return _unique(page, seen)
 
 
 def _unique(cells: list[TimelineCell], seen: set[str]) -> list[TimelineCell]:
