@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -65,7 +66,12 @@ def _extra() -> Mapping[str, JSON]:
     return field(default=_EMPTY, hash=False, kw_only=True)
 
 
-@frozen
+# Models are values: no ``__weakref__`` slot.  Besides saving a word per
+# object, that gives the cell classes the layout ``_builder`` needs below.
+_model = frozen(weakref_slot=False)
+
+
+@_model
 class AuthorContent:
     """Profile of the user who wrote a cell (``attributes.author.content``).
 
@@ -80,7 +86,7 @@ class AuthorContent:
     extra: Mapping[str, JSON] = _extra()
 
 
-@frozen
+@_model
 class Author:
     """``attributes.author``: ``type`` is ``"USER"`` today; others are kept as given."""
 
@@ -89,7 +95,7 @@ class Author:
     extra: Mapping[str, JSON] = _extra()
 
 
-@frozen
+@_model
 class CellContent:
     """``attributes.cell_content``: ``message`` (Markdown) for ``COMMENT`` cells."""
 
@@ -97,7 +103,7 @@ class CellContent:
     extra: Mapping[str, JSON] = _extra()
 
 
-@frozen
+@_model
 class CellAttributes:
     """``data[].attributes`` of a timeline cell; timestamps are timezone-aware.
 
@@ -114,7 +120,7 @@ class CellAttributes:
     extra: Mapping[str, JSON] = _extra()
 
 
-@frozen
+@_model
 class TimelineCell:
     """One event of a case's timeline (``data[]`` of "Get case timeline")."""
 
@@ -124,7 +130,7 @@ class TimelineCell:
     extra: Mapping[str, JSON] = _extra()
 
 
-@frozen
+@_model
 class ResourceRef:
     """A JSON:API resource identifier (``{"id": ..., "type": ...}``)."""
 
@@ -133,7 +139,7 @@ class ResourceRef:
     extra: Mapping[str, JSON] = _extra()
 
 
-@frozen
+@_model
 class WatcherUser:
     """``relationships.user`` of a watcher."""
 
@@ -141,7 +147,7 @@ class WatcherUser:
     extra: Mapping[str, JSON] = _extra()
 
 
-@frozen
+@_model
 class WatcherRelationships:
     """``relationships`` of a watcher."""
 
@@ -149,7 +155,7 @@ class WatcherRelationships:
     extra: Mapping[str, JSON] = _extra()
 
 
-@frozen
+@_model
 class Watcher:
     """One watcher of a case (``data[]`` of "List case watchers")."""
 
@@ -174,6 +180,14 @@ _TIMESTAMP = re.compile(
 )
 
 
+def _from_api_shape_310(text: str) -> datetime:
+    # Python 3.10's fromisoformat takes neither "Z" nor more than six digits.
+    return datetime.fromisoformat(text[:26] + "+00:00")
+
+
+_from_api_shape = datetime.fromisoformat if sys.version_info >= (3, 11) else _from_api_shape_310
+
+
 def parse_timestamp(text: str) -> datetime:
     """Parse an RFC 3339 timestamp as the API sends it into an aware ``datetime``.
 
@@ -183,9 +197,10 @@ def parse_timestamp(text: str) -> datetime:
     taken as UTC.  Raises :class:`ValueError` for anything else.
     """
     if len(text) == 30 and text[29] == "Z" and text[19] == ".":
-        # The shape every real response uses: one slice, one C call.
+        # The shape every real response uses: one C call (3.11 reads nine
+        # fractional digits and drops the last three, as the rule below does).
         try:
-            return datetime.fromisoformat(text[:26] + "+00:00")
+            return _from_api_shape(text)
         except ValueError:
             pass
     match = _TIMESTAMP.match(text) if isinstance(text, str) else None
@@ -392,19 +407,33 @@ def _locate(cls: type, value: object, where: str) -> DecodeError:
     return DecodeError(f"{where}: not a valid {cls.__name__}", field=where)
 
 
-def _slot_builder(cls: type[_T]) -> Callable[..., _T]:
-    """A positional constructor that fills a frozen slotted class's slots
-    directly: what its ``__init__`` does, without the frozen-instance
-    ``object.__setattr__`` per field (a third of the cost of a cell)."""
+def _builder(cls: type[_T]) -> Callable[..., _T]:
+    """A keyword constructor of a frozen model that skips its frozen ``__init__``.
+
+    attrs' frozen ``__init__`` stores each field through ``object.__setattr__``
+    (about 45 ns a field).  Here a plain class with the same ``__slots__`` fills
+    them with ordinary stores, then the object becomes a ``cls``: assigning
+    ``__class__`` is allowed between classes of one layout, and the model is
+    then exactly what ``cls(...)`` gives.  Measured on an 8-field model: 175 ns
+    against 460 for ``cls(...)``.  Should a future attrs lay ``cls`` out
+    differently, the check below falls back to ``cls`` itself: slower, never wrong.
+    """
     names = [a.name for a in attrs.fields(cast(type[attrs.AttrsInstance], cls))]
-    namespace: dict[str, object] = {"_new": object.__new__, "_cls": cls}
-    lines = [f"def build({', '.join(names)}):", "    o = _new(_cls)"]
-    for index, name in enumerate(names):
-        namespace[f"_set{index}"] = cls.__dict__[name].__set__
-        lines.append(f"    _set{index}(o, {name})")
-    lines.append("    return o")
+    building = type(f"_Building{cls.__name__}", (), {"__slots__": cls.__dict__["__slots__"]})
+    namespace: dict[str, object] = {"_new": object.__new__, "_building": building, "_cls": cls}
+    lines = [f"def build({', '.join(names)}):", "    o = _new(_building)"]
+    lines += [f"    o.{name} = {name}" for name in names]
+    lines += ["    o.__class__ = _cls", "    return o"]
     exec("\n".join(lines), namespace)  # code built from field names only
-    return namespace["build"]  # type: ignore[return-value]
+    build: Callable[..., _T] = namespace["build"]  # type: ignore[assignment]
+    probe = {name: object() for name in names}
+    try:
+        built = build(**probe)
+    except TypeError:  # the layouts differ
+        return cls
+    if type(built) is not cls or any(getattr(built, name) is not value for name, value in probe.items()):
+        return cls  # pragma: no cover - a layout that assigns but does not match
+    return build
 
 
 def _listed(cls: type) -> tuple[str, ...]:
@@ -423,9 +452,9 @@ def _plain_fields(*classes: type) -> None:
 
 
 _plain_fields(TimelineCell, CellAttributes, CellContent)
-_new_cell = _slot_builder(TimelineCell)
-_new_attributes = _slot_builder(CellAttributes)
-_new_content = _slot_builder(CellContent)
+_new_cell = _builder(TimelineCell)
+_new_attributes = _builder(CellAttributes)
+_new_content = _builder(CellContent)
 # Unpacking fails at import if a model gains or loses a listed field.
 _ID, _TYPE, _ATTRIBUTES = _listed(TimelineCell)
 _AUTHOR, _CELL_CONTENT, _CONTENT, _CREATED, _MODIFIED, _DELETED, _KIND = _listed(CellAttributes)

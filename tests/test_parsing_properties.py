@@ -151,6 +151,18 @@ def test_timestamp_variants(moment: datetime, digits: int, offset_minutes: int) 
     assert parsed == moment.replace(microsecond=int(nanos[: min(digits, 6)].ljust(6, "0")), tzinfo=tz)
 
 
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)), st.integers(0, 999))
+def test_the_api_timestamp_shape_takes_one_c_call_with_the_same_result(moment: datetime, nanos: int) -> None:
+    """``2025-01-06T09:22:43.961616757Z``: parsed by one shortcut, which must
+    drop the digits past microseconds exactly as the general rule does."""
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond:06d}{nanos:03d}Z"
+    assert len(text) == 30
+    expected = moment.replace(tzinfo=timezone.utc)
+    assert models._from_api_shape(text) == expected
+    assert parse_timestamp(text) == expected
+    assert parse_timestamp(text.replace("Z", "+00:00")) == expected  # the general rule
+
+
 REAL_SHAPED = st.builds(
     lambda id_, attributes: {"id": id_, "type": "timeline_cell", "attributes": attributes},
     st.uuids().map(str),
