@@ -20,6 +20,7 @@ from aiocases import sansio
 from aiocases.config import DEFAULTS, Credentials, resolve_base_url, resolve_credentials
 from aiocases.errors import CasesError, ClientClosed, RateLimited
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
+from aiocases.gcpause import without_gc
 from aiocases.models import JSON, TimelineCell, Watcher, structure_list
 from aiocases.pagination import FetchPage, PageSizes, Walk, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
@@ -315,7 +316,7 @@ class CasesClient:
             response = await self._exchange(request)
             if not 200 <= response.status < 300:
                 raise sansio.error_for(request, response.status, response.headers, response.body)
-            return parse(sansio.decipher(request, response.status, response.headers, response.body))
+            return without_gc(lambda: parse(sansio.decipher(request, response.status, response.headers, response.body)))
         except CasesError as exc:
             # Errors of the gate and of parsing know nothing of the request.
             exc.method, exc.path = request.method, request.path

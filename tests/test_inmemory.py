@@ -6,7 +6,9 @@ in the loopback tests."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
+import sys
 import time
 from collections.abc import Callable
 
@@ -144,3 +146,30 @@ async def test_readme_mock_transport_example_runs() -> None:
     result = eval(code, {})  # the example's top-level await
     if result is not None:
         await result
+
+
+async def test_pages_are_decoded_with_the_collector_paused() -> None:
+    """No collection starts inside decoding or structuring a page (see
+    ``aiocases.gcpause``), even with the collector on a hair trigger."""
+    inside: list[bool] = []
+
+    def on_collect(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            frame, names = sys._getframe(1), set()
+            while frame is not None:
+                names.add(frame.f_code.co_name)
+                frame = frame.f_back
+            inside.append(bool(names & {"loads", "structure_list"}))
+
+    transport = MockTransport(timelines(250))
+    threshold = gc.get_threshold()
+    gc.set_threshold(10)
+    gc.callbacks.append(on_collect)
+    try:
+        async with client(transport) as api:
+            got = [c.id async for c in api.iter_timeline("PROJ-1", page_size=100, prefetch=1)]
+    finally:
+        gc.callbacks.remove(on_collect)
+        gc.set_threshold(*threshold)
+    assert len(got) == 250 and gc.isenabled()
+    assert inside and not any(inside), f"{sum(inside)} of {len(inside)} collections started while decoding"
