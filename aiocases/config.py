@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from attrs import field, frozen
 from yarl import URL
 
-__all__ = ["DEFAULTS", "SITES", "Credentials", "Defaults", "resolve_base_url", "resolve_credentials"]
+__all__ = ["DEFAULTS", "SITES", "Credentials", "Defaults", "resolve_base_url", "resolve_credentials", "site_of"]
 
 
 @frozen
@@ -32,7 +32,8 @@ class Defaults:
 #: The defaults in use.
 DEFAULTS = Defaults()
 
-#: The Datadog sites of the reference pages' table, mapped to their API hosts.
+#: The Datadog sites (the reference pages' table, and ``uk1``, which Datadog's
+#: official client lists), mapped to their API hosts.
 SITES: Mapping[str, str] = {
     "datadoghq.com": "https://api.datadoghq.com",
     "us3.datadoghq.com": "https://api.us3.datadoghq.com",
@@ -40,6 +41,7 @@ SITES: Mapping[str, str] = {
     "datadoghq.eu": "https://api.datadoghq.eu",
     "ap1.datadoghq.com": "https://api.ap1.datadoghq.com",
     "ap2.datadoghq.com": "https://api.ap2.datadoghq.com",
+    "uk1.datadoghq.com": "https://api.uk1.datadoghq.com",
     "ddog-gov.com": "https://api.ddog-gov.com",
     "us2.ddog-gov.com": "https://api.us2.ddog-gov.com",
 }
@@ -136,11 +138,29 @@ def resolve_base_url(site: str | None, base_url: str | None, environ: Mapping[st
         base_url = env.get("AIOCASES_BASE_URL") or None
     if base_url is not None:
         return _origin(base_url)
-    name = (site or env.get("DD_SITE") or "datadoghq.com").strip().lower()
-    name = _SITE_ALIASES.get(name, name)
-    if name not in SITES:
-        raise ValueError(f"unknown Datadog site {name!r}; valid sites: {', '.join(SITES)}")
+    given = site or env.get("DD_SITE") or "datadoghq.com"
+    name = site_of(given)
+    if name is None:
+        raise ValueError(f"unknown Datadog site {given.strip()!r}; valid sites: {', '.join(SITES)}")
     return URL(SITES[name])
+
+
+def site_of(text: str) -> str | None:
+    """The Datadog site that ``text`` names, or ``None``: a site
+    (``datadoghq.eu``), the host of its web app or API (``app.datadoghq.eu``,
+    ``api.datadoghq.eu``), or a URL on either, copied from a browser
+    (``https://app.datadoghq.eu/cases?page=2``)."""
+    host = text.strip().lower()
+    if "://" in host:
+        try:
+            host = URL(host).host or ""
+        except ValueError:
+            return None
+    host = host.split("/", 1)[0].rstrip(".")
+    host = _SITE_ALIASES.get(host, host)
+    if host.startswith("api.") and host[4:] in SITES:
+        host = host[4:]
+    return host if host in SITES else None
 
 
 def _origin(base_url: str) -> URL:

@@ -16,7 +16,7 @@ from aiocases import (
     Unauthorized,
     sansio,
 )
-from aiocases.config import SITES, resolve_base_url, resolve_credentials
+from aiocases.config import SITES, resolve_base_url, resolve_credentials, site_of
 
 UUID = "8146583c-0b5f-11ec-abf8-da7ad0900001"
 
@@ -157,9 +157,34 @@ def test_sites() -> None:
     assert str(resolve_base_url(None, None, environ={})) == "https://api.datadoghq.com"
     assert str(resolve_base_url(None, None, environ={"DD_SITE": "datadoghq.eu"})) == "https://api.datadoghq.eu"
     assert str(resolve_base_url("app.ddog-gov.com", None, environ={})) == "https://api.ddog-gov.com"
-    assert len(SITES) == 8
+    assert len(SITES) == 9
+    assert str(resolve_base_url("uk1.datadoghq.com", None, environ={})) == "https://api.uk1.datadoghq.com"
     with pytest.raises(ValueError, match=r"us5\.datadoghq\.com"):
         resolve_base_url("datadoghq.moon", None, environ={})
+
+
+@pytest.mark.parametrize(
+    ("given", "site"),
+    [
+        ("https://app.datadoghq.eu", "datadoghq.eu"),
+        ("https://app.datadoghq.eu/cases?page=2", "datadoghq.eu"),
+        ("HTTPS://US5.DATADOGHQ.COM/", "us5.datadoghq.com"),
+        ("https://api.uk1.datadoghq.com", "uk1.datadoghq.com"),
+        ("app.ddog-gov.com", "ddog-gov.com"),
+        (" datadoghq.com. ", "datadoghq.com"),
+        ("https://app.datadoghq.moon", None),
+        ("https://evil.example/app.datadoghq.eu", None),
+        ("http://[::1", None),
+        ("", None),
+    ],
+)
+def test_a_site_given_as_a_url_maps_to_its_site(given: str, site: str | None) -> None:
+    assert site_of(given) == site
+    if site is None:
+        with pytest.raises(ValueError, match=r"valid sites: .*uk1\.datadoghq\.com"):
+            resolve_base_url(given or "?", None, environ={})
+    else:
+        assert str(resolve_base_url(given, None, environ={})) == SITES[site]
 
 
 def test_base_url_replaces_site() -> None:

@@ -66,7 +66,9 @@ def _command(
 ) -> argparse.ArgumentParser:
     """A command that talks to the API: where to, and how long to wait at most."""
     sub = commands.add_parser(name, help=text, description=text)
-    sub.add_argument("--site", help="Datadog site, e.g. datadoghq.eu (default: DD_SITE or datadoghq.com)")
+    sub.add_argument(
+        "--site", help="Datadog site, e.g. datadoghq.eu or a URL of its app (default: DD_SITE or datadoghq.com)"
+    )
     sub.add_argument(
         "--base-url",
         metavar="URL",
