@@ -22,6 +22,7 @@ from aiocases.errors import (
     TransportError,
     Unauthorized,
 )
+from aiocases.events import Event, RequestDone, Retrying, Throttled
 from aiocases.export import CaseDone, CaseTimeline, ExportEvent, TimelinePage
 from aiocases.models import (
     Author,
@@ -53,17 +54,21 @@ __all__ = [
     "CellContent",
     "ClientClosed",
     "DecodeError",
+    "Event",
     "ExportEvent",
     "Forbidden",
     "NotFound",
     "PageLimitExceeded",
     "RateLimited",
     "Request",
+    "RequestDone",
     "Response",
     "ResponseTooLarge",
     "RetryPolicy",
+    "Retrying",
     "ServerError",
     "Stats",
+    "Throttled",
     "TimelineCell",
     "TimelinePage",
     "Timeout",

@@ -7,8 +7,9 @@ import itertools
 import logging
 import math
 import random
-from collections.abc import AsyncGenerator, Callable, Generator
-from types import TracebackType
+import time
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from types import MappingProxyType, TracebackType
 from typing import TypeVar
 
 import backoff
@@ -19,6 +20,7 @@ from yarl import URL
 from aiocases import sansio
 from aiocases.config import DEFAULTS, Credentials, resolve_base_url, resolve_credentials
 from aiocases.errors import CasesError, ClientClosed, RateLimited
+from aiocases.events import EventHook, RequestDone, Retrying, emit, rate_limit_headers
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.gcpause import without_gc
 from aiocases.models import JSON, TimelineCell, Watcher, structure_list
@@ -32,6 +34,7 @@ __all__ = ["CasesClient"]
 
 _log = logging.getLogger("aiocases")
 _T = TypeVar("_T")
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 class CasesClient:
@@ -67,6 +70,11 @@ class CasesClient:
     One request therefore takes at most ``max_retries + 1`` tries of
     ``timeout`` each, plus up to ``max_wait`` of rate-limit hold before each
     try, plus the retry delays (``RetryPolicy``: at most 10 s each).
+
+    ``on_event`` is called with an :mod:`aiocases.events` event for each try
+    answered or failed (:class:`~aiocases.events.RequestDone`), each retry
+    (:class:`~aiocases.events.Retrying`) and each rate-limit hold
+    (:class:`~aiocases.events.Throttled`): for tracing and metrics.
     """
 
     def __init__(
@@ -86,6 +94,7 @@ class CasesClient:
         max_response_bytes: int = DEFAULTS.max_response_bytes,
         max_pages: int = DEFAULTS.max_pages,
         transport: Transport | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         if retry_policy is not None and max_retries is not None:
             raise ValueError("pass retry_policy or max_retries, not both: the policy holds its own max_retries")
@@ -106,7 +115,8 @@ class CasesClient:
         self.stats = Stats()
         """Counters: ``requests``, ``retries``, ``throttled`` (429s), ``rate_limit_wait`` and
         ``rate_limit_held`` (seconds)."""
-        self._gate = Gate(max_concurrency, stats=self.stats, rng=rng, max_wait=self._limits.max_wait)
+        self._on_event = on_event
+        self._gate = Gate(max_concurrency, stats=self.stats, rng=rng, max_wait=self._limits.max_wait, on_event=on_event)
         self._transport: Transport | None = None
         self._owned: AiohttpTransport | None = None  # the transport this client made, and closes
         self._exports: set[asyncio.Task[None]] = set()
@@ -329,12 +339,17 @@ class CasesClient:
             raise ClientClosed("the client was closed while this request waited")
         async with self._gate.slot(request.group) as ticket:
             self.stats.requests += 1
+            started = time.perf_counter()
             try:
                 response = await transport.send(request)
             except CasesError as exc:
                 _log.debug("%s %s failed: %s", request.method, request.target, exc.message)
+                if self._on_event is not None:
+                    self._report(request, None, started, _NO_HEADERS, type(exc).__name__)
                 raise
             self._gate.record(ticket, response.status, response.headers)
+            if self._on_event is not None:
+                self._report(request, response.status, started, response.headers, None)
         _log.debug("%s %s -> %d (%d bytes)", request.method, request.target, response.status, len(response.body))
         return response
 
@@ -351,10 +366,25 @@ class CasesClient:
             return True
         return not self._policy.retryable(error)
 
+    def _report(
+        self, request: sansio.Request, status: int | None, started: float, headers: Mapping[str, str], error: str | None
+    ) -> None:
+        duration = time.perf_counter() - started
+        limits = rate_limit_headers(headers)
+        emit(self._on_event, RequestDone(request.method, request.path, request.group, status, duration, limits, error))
+
     def _on_backoff(self, details: Details) -> None:
         self.stats.retries += 1
         exc = details.get("exception")
-        _log.debug("retry %d in %.2fs after: %s", details["tries"], details.get("wait", 0.0), exc)
+        wait = details.get("wait", 0.0)
+        _log.debug("retry %d in %.2fs after: %s", details["tries"], wait, exc)
+        if self._on_event is not None and details["args"]:
+            request: sansio.Request = details["args"][0]
+            reason = exc.message if isinstance(exc, CasesError) else str(exc)
+            event = Retrying(
+                request.method, request.path, request.group, details["tries"], wait, reason, type(exc).__name__
+            )
+            emit(self._on_event, event)
 
 
 def _ignore(document: JSON) -> None:

@@ -34,6 +34,7 @@ from attrs import define, field, frozen
 
 from aiocases.config import DEFAULTS
 from aiocases.errors import ClientClosed, RateLimited
+from aiocases.events import EventHook, Throttled, emit
 from aiocases.sansio import header_seconds, retry_after
 
 __all__ = ["Bucket", "ConcurrencyLimit", "Gate", "RateLimitInfo", "Stats", "Ticket"]
@@ -353,8 +354,10 @@ class Gate:
         rng: random.Random | None = None,
         probe_interval: float = 30.0,
         max_wait: float = DEFAULTS.max_wait,
+        on_event: EventHook | None = None,
     ) -> None:
         self.stats = stats if stats is not None else Stats()
+        self._on_event = on_event
         self.concurrency = ConcurrencyLimit(max_concurrency, clock=clock, probe_interval=probe_interval)
         self.max_wait = max_wait
         self._groups = _Groups()
@@ -395,7 +398,7 @@ class Gate:
             bucket = self._groups.bucket(group)
             delay = bucket.delay(self._clock())
             if delay > 0:
-                await self._hold(delay)
+                await self._hold(group, delay)
                 continue
             if self._in_flight >= self.concurrency.allowed:
                 self._changed.clear()
@@ -405,7 +408,7 @@ class Gate:
             seq = bucket.take()
             return Ticket(bucket, group, self.concurrency.epoch, self._in_flight, seq)
 
-    async def _hold(self, delay: float) -> None:
+    async def _hold(self, group: str, delay: float) -> None:
         if delay > self.max_wait:
             raise RateLimited(
                 429,
@@ -415,6 +418,7 @@ class Gate:
         # Positive jitter only: never earlier than the server asked.
         delay += self._rng.uniform(0.0, min(0.25, 0.1 * delay + 0.01))
         self.stats.rate_limit_wait += delay
+        emit(self._on_event, Throttled(group, delay))
         if not self._holding:
             self._hold_started = self._clock()
         self._holding += 1

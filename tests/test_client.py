@@ -29,15 +29,46 @@ MakeClient = Callable[..., CasesClient]
 
 
 def test_public_names_are_pinned() -> None:
-    assert sorted(aiocases.__all__) == sorted(
-        [
-            "ApiError", "Author", "AuthorContent", "BadRequest", "CaseDone", "CaseTimeline", "CasesClient",
-            "CasesError", "CellAttributes", "CellContent", "ClientClosed", "DecodeError", "ExportEvent", "Forbidden",
-            "NotFound", "PageLimitExceeded", "RateLimited", "Request", "Response", "ResponseTooLarge", "RetryPolicy",
-            "ServerError", "Stats", "TimelineCell", "TimelinePage", "Timeout", "Transport", "TransportError",
-            "Unauthorized", "Watcher", "__version__", "from_api_json", "to_api_json",
-        ]
-    )  # fmt: skip
+    pinned = [
+        "ApiError",
+        "Author",
+        "AuthorContent",
+        "BadRequest",
+        "CaseDone",
+        "CaseTimeline",
+        "CasesClient",
+        "CasesError",
+        "CellAttributes",
+        "CellContent",
+        "ClientClosed",
+        "DecodeError",
+        "Event",
+        "ExportEvent",
+        "Forbidden",
+        "NotFound",
+        "PageLimitExceeded",
+        "RateLimited",
+        "Request",
+        "RequestDone",
+        "Response",
+        "ResponseTooLarge",
+        "RetryPolicy",
+        "Retrying",
+        "ServerError",
+        "Stats",
+        "Throttled",
+        "TimelineCell",
+        "TimelinePage",
+        "Timeout",
+        "Transport",
+        "TransportError",
+        "Unauthorized",
+        "Watcher",
+        "__version__",
+        "from_api_json",
+        "to_api_json",
+    ]
+    assert sorted(aiocases.__all__) == sorted(pinned)
     for name in aiocases.__all__:
         assert getattr(aiocases, name) is not None
     assert issubclass(Timeout, asyncio.TimeoutError) and issubclass(Timeout, TransportError)
