@@ -13,13 +13,13 @@ from types import MappingProxyType, TracebackType
 from typing import TypeVar
 
 import backoff
-from attrs import frozen
+from attrs import define, frozen
 from backoff.types import Details
 from yarl import URL
 
 from aiocases import sansio
 from aiocases.config import DEFAULTS, Credentials, resolve_base_url, resolve_credentials
-from aiocases.errors import CasesError, ClientClosed, RateLimited
+from aiocases.errors import CasesError, ClientClosed, DecodeError, RateLimited, TransportError
 from aiocases.events import EventHook, RequestDone, Retrying, emit, rate_limit_headers
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.gcpause import without_gc
@@ -187,6 +187,30 @@ class CasesClient:
         """Remove ``user_uuid`` from the case's watchers ("Unwatch a case": DELETE, 204)."""
         await self._call(sansio.unwatch_request(case_id, user_uuid), _ignore)
 
+    async def add_comment(self, case_id: str, message: str) -> TimelineCell:
+        """Add a comment (Markdown) to the case ("Comment on a case": POST
+        .../comment); returns the new timeline cell.
+
+        Not idempotent: sent twice, it posts twice.  So it is retried only
+        when it cannot have been carried out (a 429, or no connection made);
+        any other failure after it was sent (a timeout, a reset, a 5xx, an
+        unreadable answer) raises at once with ``outcome_unknown`` set: look
+        at the timeline before adding the comment again."""
+        request = sansio.comment_request(case_id, message)
+        return await self._call(request, lambda doc: _first_cell(request, doc))
+
+    async def update_comment(self, case_id: str, cell_id: str, message: str) -> None:
+        """Replace the text of comment ``cell_id`` ("Update a comment": PUT .../comment/{cell_id})."""
+        await self._call(sansio.update_comment_request(case_id, cell_id, message), _ignore)
+
+    async def delete_comment(self, case_id: str, cell_id: str) -> None:
+        """Delete comment ``cell_id`` ("Delete a comment": DELETE .../comment/{cell_id}, 204).
+
+        A comment that does not exist raises :class:`~aiocases.errors.NotFound`,
+        unless an earlier try of this call may have deleted it (it was sent
+        and its answer lost): then the 404 means it is gone, and the call succeeds."""
+        await self._call(sansio.delete_comment_request(case_id, cell_id), _ignore)
+
     async def list_watchers(self, case_id: str) -> list[Watcher]:
         """The case's watchers ("List case watchers": GET .../watchers)."""
         request = sansio.list_watchers_request(case_id)
@@ -318,18 +342,24 @@ class CasesClient:
     async def _call(self, request: sansio.Request, parse: Callable[[JSON], _T]) -> _T:
         if self._transport is None:
             raise RuntimeError("CasesClient is not open (never entered, or closed): use `async with CasesClient(...)`")
-        result: _T = await self._send(request, parse)
+        result: _T = await self._send(request, parse, _Tries())
         return result
 
-    async def _send_once(self, request: sansio.Request, parse: Callable[[JSON], _T]) -> _T:
+    async def _send_once(self, request: sansio.Request, parse: Callable[[JSON], _T], tries: _Tries) -> _T:
+        gone_is_done = request.method == "DELETE" and tries.may_have_acted
         try:
             response = await self._exchange(request)
+            if response.status == 404 and gone_is_done:
+                return parse(None)  # an earlier try, whose answer was lost, may have deleted it
             if not 200 <= response.status < 300:
                 raise sansio.error_for(request, response.status, response.headers, response.body)
             return without_gc(lambda: parse(sansio.decipher(request, response.status, response.headers, response.body)))
         except CasesError as exc:
             # Errors of the gate and of parsing know nothing of the request.
             exc.method, exc.path = request.method, request.path
+            if _may_have_acted(exc):
+                tries.may_have_acted = True
+                exc.outcome_unknown = not request.replayable
             raise
 
     async def _exchange(self, request: sansio.Request) -> Response:
@@ -387,8 +417,32 @@ class CasesClient:
             emit(self._on_event, event)
 
 
+@define
+class _Tries:
+    """What the tries of one call have told: whether one may have been carried out."""
+
+    may_have_acted: bool = False
+
+
 def _ignore(document: JSON) -> None:
     return None
+
+
+def _first_cell(request: sansio.Request, document: JSON) -> TimelineCell:
+    cells = structure_list(TimelineCell, sansio.data_of(request, document))
+    if not cells:
+        raise DecodeError("the answer holds no timeline cell (data is empty)", field="data")
+    return cells[0]
+
+
+def _may_have_acted(error: CasesError) -> bool:
+    """Whether the server may have carried out a request that failed with
+    ``error``: all but a 429 (refused before any work), a connection never
+    made, and what the client refused before sending (a wait over
+    ``max_wait``, a closed client)."""
+    if isinstance(error, RateLimited):
+        return False
+    return not (isinstance(error, TransportError) and not error.request_sent)
 
 
 @frozen

@@ -33,7 +33,13 @@ class CasesError(Exception):
 
     ``method`` and ``path`` name the request (path only: no host, no query
     credentials exist in this API, and headers are never included).
+
+    ``outcome_unknown`` is true when a request that must not be sent twice
+    (adding a comment) failed after it was sent: the server may have acted
+    on it.  It is never retried, and its text says so.
     """
+
+    outcome_unknown: bool = False
 
     def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
         super().__init__(message)
@@ -42,9 +48,12 @@ class CasesError(Exception):
         self.path = path
 
     def __str__(self) -> str:
-        if self.method:
-            return f"{self.method} {self.path}: {self.message}"
-        return self.message
+        text = f"{self.method} {self.path}: {self.message}" if self.method else self.message
+        if self.outcome_unknown:
+            text += (
+                "; the request was sent and may have been carried out (outcome unknown): check before sending it again"
+            )
+        return text
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
@@ -136,11 +145,16 @@ class ServerError(ApiError):
 class TransportError(CasesError):
     """The request did not complete: connection refused or reset, body cut
     short, a timeout (see :class:`Timeout`), or a redirect, which is never
-    followed (``retryable`` is false for that one)."""
+    followed (``retryable`` is false for that one).  ``request_sent`` is
+    false when it failed before any of the request left (no connection could
+    be made): the server cannot have acted on it."""
 
-    def __init__(self, message: str, *, method: str = "", path: str = "", retryable: bool = True) -> None:
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", retryable: bool = True, request_sent: bool = True
+    ) -> None:
         super().__init__(message, method=method, path=path)
         self.retryable = retryable
+        self.request_sent = request_sent
 
 
 class Timeout(TransportError, asyncio.TimeoutError):
@@ -168,8 +182,10 @@ class ClientClosed(TransportError):
     """The client was closed while this request was waiting or in flight
     (never retried: nothing can succeed on a closed client)."""
 
-    def __init__(self, message: str = "the client was closed", *, method: str = "", path: str = "") -> None:
-        super().__init__(message, method=method, path=path, retryable=False)
+    def __init__(
+        self, message: str = "the client was closed", *, method: str = "", path: str = "", request_sent: bool = False
+    ) -> None:
+        super().__init__(message, method=method, path=path, retryable=False, request_sent=request_sent)
 
 
 class ResponseTooLarge(CasesError):

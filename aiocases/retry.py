@@ -1,10 +1,17 @@
 """What is retried, and how long to wait before the next try: one decision.
 
-All four operations are idempotent (a repeated watch is still 201, a repeated
-unwatch 204, reads are reads), so every transient failure is retried: 429,
-5xx, connection errors, timeouts and bodies cut short.  Answers that another
-try cannot change (400, 401, 403, 404, a body of the wrong shape or too
-large, a redirect, a closed client) are not.
+Reads, watching, unwatching, updating and deleting a comment are idempotent
+(a repeated watch is still 201, a repeated unwatch 204), so every transient
+failure of theirs is retried: 429, 5xx, connection errors, timeouts and bodies
+cut short.  Answers that another try cannot change (400, 401, 403, 404, a body
+of the wrong shape or too large, a redirect, a closed client) are not.
+
+Adding a comment is not idempotent: sent twice, it posts twice.  It is retried
+only when it cannot have been carried out: a 429 (refused before any work) or
+a connection that could not be made (``TransportError.request_sent`` false).
+Any other failure after it was sent (a timeout, a reset, a 5xx, a body cut
+short or unreadable) may hide a comment that was added, so the client marks
+it ``outcome_unknown`` and raises it at once.
 
 :meth:`RetryPolicy.decide` is the whole policy, a pure function of the
 failure and the attempt (as githubkit's ``retry.py`` makes it): seconds to
@@ -48,7 +55,9 @@ class RetryPolicy:
 
     @staticmethod
     def retryable(error: BaseException) -> bool:
-        """True for failures another try may cure."""
+        """True for failures another try may cure (never one whose outcome is unknown)."""
+        if getattr(error, "outcome_unknown", False):
+            return False
         if isinstance(error, (RateLimited, ServerError)):
             return True
         if isinstance(error, DecodeError):

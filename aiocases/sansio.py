@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Final
 from urllib.parse import quote
 
-from attrs import frozen
+from attrs import field, frozen
 
 from aiocases.errors import (
     ApiError,
@@ -34,7 +34,9 @@ from aiocases.models import JSON
 
 __all__ = [
     "Request",
+    "comment_request",
     "data_of",
+    "delete_comment_request",
     "decipher",
     "error_for",
     "error_messages",
@@ -44,7 +46,10 @@ __all__ = [
     "retry_after",
     "timeline_request",
     "unwatch_request",
+    "update_comment_request",
     "validate_case_id",
+    "validate_cell_id",
+    "validate_message",
     "validate_page",
     "validate_user_uuid",
     "watch_request",
@@ -87,13 +92,22 @@ def loads(body: bytes) -> JSON:
 @frozen
 class Request:
     """One API call: method, the percent-encoded path and query, the rate
-    limit group it counts against, and the success status it expects."""
+    limit group it counts against, and the success status it expects.
+
+    ``body`` is a JSON body (sent as ``application/json``); ``document`` says
+    whether a success carries a JSON document the caller reads (an empty one
+    is then an error); ``replayable`` is false for a request that acts again
+    each time it is sent (adding a comment): it is retried only when it
+    cannot have reached the server (see :mod:`aiocases.retry`)."""
 
     method: str
     path: str
     query: str
     group: str
     expected: int
+    body: bytes = field(default=b"", repr=False)
+    document: bool = True
+    replayable: bool = True
 
     @property
     def target(self) -> str:
@@ -109,20 +123,39 @@ def validate_case_id(case_id: object) -> str:
     segments, control or invisible characters, blank) raises
     :class:`ValueError`; every other character is percent-encoded.
     """
-    if not isinstance(case_id, str):
-        raise ValueError(f"case_id must be a string (a case UUID or key), got {type(case_id).__name__}")
-    if not case_id.strip():
-        raise ValueError("case_id must not be empty or blank")
-    if len(case_id) > _MAX_ID_LENGTH:
-        raise ValueError(f"case_id is {len(case_id)} characters long; at most {_MAX_ID_LENGTH} are accepted")
-    if case_id in (".", ".."):
-        raise ValueError(f"case_id must not be a dot segment: {case_id!r}")
+    return _segment("case_id", case_id, "a case UUID or key")
+
+
+def validate_cell_id(cell_id: object) -> str:
+    """Check a timeline cell's id (a comment's UUID) as :func:`validate_case_id`
+    checks a case id, and return it as one encoded path segment."""
+    return _segment("cell_id", cell_id, "a timeline cell's id")
+
+
+def _segment(name: str, value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string ({what}), got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty or blank")
+    if len(value) > _MAX_ID_LENGTH:
+        raise ValueError(f"{name} is {len(value)} characters long; at most {_MAX_ID_LENGTH} are accepted")
+    if value in (".", ".."):
+        raise ValueError(f"{name} must not be a dot segment: {value!r}")
     for forbidden in "/?#\\":
-        if forbidden in case_id:
-            raise ValueError(f"case_id must not contain {forbidden!r}: {case_id!r:.80}")
-    if not case_id.isprintable():
-        raise ValueError(f"case_id must not contain control or invisible characters: {case_id!r:.80}")
-    return quote(case_id, safe="")
+        if forbidden in value:
+            raise ValueError(f"{name} must not contain {forbidden!r}: {value!r:.80}")
+    if not value.isprintable():
+        raise ValueError(f"{name} must not contain control or invisible characters: {value!r:.80}")
+    return quote(value, safe="")
+
+
+def validate_message(message: object) -> str:
+    """Check a comment's text (Markdown): a string that is not blank."""
+    if not isinstance(message, str):
+        raise ValueError(f"message must be a string (the comment's Markdown), got {type(message).__name__}")
+    if not message.strip():
+        raise ValueError("message must not be empty or blank: the API refuses an empty comment")
+    return message
 
 
 def validate_user_uuid(user_uuid: object) -> str:
@@ -155,12 +188,38 @@ def timeline_request(case_id: str, page_number: int, page_size: int, ascending: 
 
 def watch_request(case_id: str, user_uuid: str) -> Request:
     """``POST /api/v2/cases/{case_id}/watchers/{user_uuid}`` ("Watch a case"), 201 Created."""
-    return Request("POST", _watcher_path(case_id, user_uuid), "", "watchers", 201)
+    return Request("POST", _watcher_path(case_id, user_uuid), "", "watchers", 201, document=False)
 
 
 def unwatch_request(case_id: str, user_uuid: str) -> Request:
     """``DELETE /api/v2/cases/{case_id}/watchers/{user_uuid}`` ("Unwatch a case"), 204 No Content."""
-    return Request("DELETE", _watcher_path(case_id, user_uuid), "", "watchers", 204)
+    return Request("DELETE", _watcher_path(case_id, user_uuid), "", "watchers", 204, document=False)
+
+
+def comment_request(case_id: str, message: str) -> Request:
+    """``POST /api/v2/cases/{case_id}/comment`` ("Comment on a case"): 200 with
+    the new cell as ``data[0]``.  Not replayable: sent twice, it posts twice."""
+    path = f"{_PREFIX}{validate_case_id(case_id)}/comment"
+    return Request("POST", path, "", "comment", 200, _comment_body(message), replayable=False)
+
+
+def update_comment_request(case_id: str, cell_id: str, message: str) -> Request:
+    """``PUT /api/v2/cases/{case_id}/comment/{cell_id}`` ("Update a comment"): 200;
+    whatever body comes with it is not read."""
+    path = f"{_PREFIX}{validate_case_id(case_id)}/comment/{validate_cell_id(cell_id)}"
+    return Request("PUT", path, "", "comment", 200, _comment_body(message), document=False)
+
+
+def delete_comment_request(case_id: str, cell_id: str) -> Request:
+    """``DELETE /api/v2/cases/{case_id}/comment/{cell_id}`` ("Delete a comment"): 204 No Content."""
+    path = f"{_PREFIX}{validate_case_id(case_id)}/comment/{validate_cell_id(cell_id)}"
+    return Request("DELETE", path, "", "comment", 204, document=False)
+
+
+def _comment_body(message: str) -> bytes:
+    # ASCII-escaped: a lone surrogate in the text becomes a valid \\uXXXX escape.
+    document = {"data": {"attributes": {"comment": validate_message(message)}, "type": "case"}}
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 def list_watchers_request(case_id: str) -> Request:
@@ -228,10 +287,10 @@ def decipher(request: Request, status: int, headers: Mapping[str, str], body: by
     """The decoded JSON document of a successful response (``None`` for an
     empty 201/204), or the typed error for any other outcome."""
     if 200 <= status < 300:
-        if not body or body.isspace():
-            if request.expected == 200:
-                raise DecodeError("empty body", transient=True, method=request.method, path=request.path)
+        if not request.document:
             return None
+        if not body or body.isspace():
+            raise DecodeError("empty body", transient=True, method=request.method, path=request.path)
         try:
             return loads(body)
         except RecursionError:

@@ -98,24 +98,39 @@ class AiohttpTransport:
         url = URL(self._base + request.target, encoded=True)
         if self._session.closed:
             raise ClientClosed("the client was closed", method=request.method, path=request.path)
+        headers = _JSON_BODY if request.body else None
         try:
-            async with self._session.request(request.method, url, allow_redirects=False) as response:
+            async with self._session.request(
+                request.method, url, data=request.body or None, headers=headers, allow_redirects=False
+            ) as response:
                 body = await _read_body(response, self._max_body, request)
                 return Response(response.status, response.headers, body)
+        except aiohttp.ConnectionTimeoutError:
+            raise Timeout(
+                "timed out connecting", method=request.method, path=request.path, request_sent=False
+            ) from None
         except asyncio.TimeoutError:
             raise Timeout("timed out", method=request.method, path=request.path) from None
+        except aiohttp.ClientConnectorError as exc:
+            # No connection was made: nothing of the request left this process.
+            raise TransportError(_describe(exc), method=request.method, path=request.path, request_sent=False) from None
         except aiohttp.ClientPayloadError as exc:
             raise TransportError(
                 f"response body cut short ({_describe(exc)})", method=request.method, path=request.path
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
             if self._session.closed:
-                raise ClientClosed("the client was closed", method=request.method, path=request.path) from None
+                raise ClientClosed(
+                    "the client was closed", method=request.method, path=request.path, request_sent=True
+                ) from None
             raise TransportError(_describe(exc), method=request.method, path=request.path) from None
         except RuntimeError:
             if self._session.closed:  # aiohttp's "Session is closed": ours to word
                 raise ClientClosed(
-                    "the client was closed while this request was in flight", method=request.method, path=request.path
+                    "the client was closed while this request was in flight",
+                    method=request.method,
+                    path=request.path,
+                    request_sent=True,
                 ) from None
             raise
 
@@ -124,6 +139,7 @@ class AiohttpTransport:
         await self._session.close()
 
 
+_JSON_BODY = {"Content-Type": "application/json"}
 _CHUNK = 1 << 16
 # zlib's window bits: 47 reads a gzip or a zlib header; -15 a raw deflate stream.
 _WBITS = {"gzip": 47, "x-gzip": 47, "deflate": 47}

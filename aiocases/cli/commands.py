@@ -1,9 +1,11 @@
 """The single-case commands (``timeline``, ``watch``, ``unwatch``,
-``watchers``) and ``demo``, which runs an export against the built-in fake."""
+``watchers``, ``comment``, ``uncomment``) and ``demo``, which runs an export
+against the built-in fake."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import sys
@@ -55,6 +57,26 @@ async def _watch(args: argparse.Namespace, client: CasesClient) -> int:
         else:
             await client.unwatch_case(args.case_id, args.user_uuid)
             print(f"{args.user_uuid} no longer watches {args.case_id}")
+    return EXIT_OK
+
+
+async def _comment(args: argparse.Namespace, client: CasesClient) -> int:
+    message = args.message
+    if message == "-":
+        message = await asyncio.to_thread(sys.stdin.read)
+    async with client:
+        cell = await client.add_comment(args.case_id, message)
+    if args.json:
+        stdout().write(cell_line(args.case_id, cell))
+    else:
+        print(cell.id)
+    return EXIT_OK
+
+
+async def _uncomment(args: argparse.Namespace, client: CasesClient) -> int:
+    async with client:
+        await client.delete_comment(args.case_id, args.cell_id)
+    print(f"deleted comment {args.cell_id} from {args.case_id}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -125,5 +147,12 @@ async def run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
         )
         return await run_export(options, _client(args, max_concurrency=args.concurrency))
-    handlers = {"timeline": _timeline, "watch": _watch, "unwatch": _watch, "watchers": _watchers}
+    handlers = {
+        "timeline": _timeline,
+        "watch": _watch,
+        "unwatch": _watch,
+        "watchers": _watchers,
+        "comment": _comment,
+        "uncomment": _uncomment,
+    }
     return await handlers[args.command](args, _client(args))

@@ -186,8 +186,7 @@ class _Fake:
     async def rate_limit(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_fake/"):
             return await handler(request)
-        group = "timelines" if request.path.endswith("/timelines") else "watchers"
-        allowed, headers = self.options.limiter.admit(group)
+        allowed, headers = self.options.limiter.admit(_group(request.path))
         request[_LIMIT_HEADERS] = headers  # put on the answer when it is sent: see _limit_headers
         return await handler(request) if allowed else web.Response(status=429)
 
@@ -268,6 +267,60 @@ class _Fake:
             case.watchers.remove(user)
         return web.Response(status=204)
 
+    async def comment(self, request: web.Request) -> web.Response:
+        """POST .../comment: the new cell, 200 (an empty or missing comment: 400)."""
+        case = self._case_or_404(request)
+        if isinstance(case, web.Response):
+            return case
+        message = await _comment_of(request)
+        if message is None:
+            return self.error(400, "Bad Request")
+        cell = self.store.add_comment(case.id, message, via_api=True)
+        return web.Response(body=json.dumps({"data": [cell]}).encode(), content_type=CONTENT_TYPE)
+
+    async def comment_cell(self, request: web.Request) -> web.StreamResponse:
+        """PUT .../comment/{cell_id} edits a live comment (200), DELETE marks it
+        deleted (204); a cell id that is not a UUID is a 400, as recorded, and
+        a comment that is not there (or deleted already) a 404."""
+        case = self._case_or_404(request)
+        if isinstance(case, web.Response):
+            return case
+        cell_id = request.match_info["cell_id"]
+        if len(cell_id) != 36 or not set(cell_id) <= _UUID_CHARS:
+            return self.error(400, "Invalid Parameter")
+        if request.method == "DELETE":
+            deleted = self.store.delete_comment(case.id, cell_id)
+            return web.Response(status=204) if deleted is not None else self.error(404, "timeline cell not found")
+        message = await _comment_of(request)
+        if message is None:
+            return self.error(400, "Bad Request")
+        edited = self.store.edit_comment(case.id, cell_id, message)
+        if edited is None:
+            return self.error(404, "timeline cell not found")
+        return web.Response(body=json.dumps({"data": [edited]}).encode(), content_type=CONTENT_TYPE)
+
+
+def _group(path: str) -> str:
+    """The rate-limit group of a path, as the client names them."""
+    if path.endswith("/timelines"):
+        return "timelines"
+    if "/comment" in path:
+        return "comment"
+    return "search" if path.rstrip("/") == "/api/v2/cases" else "watchers"
+
+
+async def _comment_of(request: web.Request) -> str | None:
+    """The comment of a CaseCommentRequest body, or None when it is not one (or empty)."""
+    try:
+        document = json.loads(await request.read())
+        data = document["data"]
+        comment = data["attributes"]["comment"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if data.get("type") != "case" or not isinstance(comment, str) or not comment:
+        return None
+    return comment
+
 
 async def _limit_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(request.get(_LIMIT_HEADERS, {}))
@@ -299,4 +352,7 @@ def build_app(
     app.router.add_get(base + "/watchers", fake.list_watchers)
     app.router.add_post(base + "/watchers/{user_uuid:[^/]+}", fake.watch_or_unwatch)
     app.router.add_delete(base + "/watchers/{user_uuid:[^/]+}", fake.watch_or_unwatch)
+    app.router.add_post(base + "/comment", fake.comment)
+    app.router.add_put(base + "/comment/{cell_id:[^/]+}", fake.comment_cell)
+    app.router.add_delete(base + "/comment/{cell_id:[^/]+}", fake.comment_cell)
     return app

@@ -65,10 +65,26 @@ class FakeCase:
     def append(self, cell: dict[str, JSON]) -> None:
         """Add a cell at the newest end."""
         self.cells.append(cell)
-        try:
-            self.encoded.append(json.dumps(cell, separators=(",", ":"), ensure_ascii=False).encode())
-        except UnicodeEncodeError:  # a lone surrogate: sent as its \uXXXX escape, as JSON allows
-            self.encoded.append(json.dumps(cell, separators=(",", ":")).encode())
+        self.encoded.append(_encode(cell))
+
+    def index_of(self, cell_id: str) -> int | None:
+        """Where the cell with this id is, oldest first."""
+        for index, cell in enumerate(self.cells):
+            if cell["id"] == cell_id:
+                return index
+        return None
+
+    def replace(self, index: int, cell: dict[str, JSON]) -> None:
+        """Put ``cell`` in place of the cell at ``index`` (an edit or a deletion)."""
+        self.cells[index] = cell
+        self.encoded[index] = _encode(cell)
+
+
+def _encode(cell: dict[str, JSON]) -> bytes:
+    try:
+        return json.dumps(cell, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate: sent as its \uXXXX escape, as JSON allows
+        return json.dumps(cell, separators=(",", ":")).encode()
 
 
 class Generator:
@@ -101,20 +117,39 @@ class Generator:
             case.append(self.comment())
         return case
 
-    def comment(self, message: str | None = None, author: dict[str, JSON] | None = None) -> dict[str, JSON]:
-        """A comment cell, created a little after the previous one."""
+    @property
+    def api_user(self) -> dict[str, JSON]:
+        """The user whose keys call the fake: the author of comments added through the API."""
+        return self._users[0]
+
+    def now(self) -> str:
+        """A timestamp a little after the last one, in the API's format."""
         self._clock += timedelta(seconds=self._rng.randint(1, 3600))
-        created = format_nanos(self._clock, self._rng.randrange(10**9))
+        return format_nanos(self._clock, self._rng.randrange(10**9))
+
+    def comment(
+        self, message: str | None = None, author: dict[str, JSON] | None = None, *, via_api: bool = False
+    ) -> dict[str, JSON]:
+        """A comment cell, created a little after the previous one.  ``via_api``:
+        as a comment added through the API looks (recorded): by the API's user,
+        with ``content`` holding the ``cell_content`` object as a JSON string,
+        never edited or deleted yet."""
+        created = self.now()
         text = message if message is not None else self._message()
         attributes: dict[str, JSON] = {
-            "author": {"type": "USER", "content": dict(author or self._rng.choice(self._users))},
+            "author": {
+                "type": "USER",
+                "content": dict(author or (self.api_user if via_api else self._rng.choice(self._users))),
+            },
             "cell_content": {"message": text},
-            "content": text,
+            "content": json.dumps({"message": text}, separators=(",", ":")) if via_api else text,
             "created_at": created,
             "type": "COMMENT",
         }
         roll = self._rng.random()
-        if roll < 0.2:
+        if via_api:
+            pass
+        elif roll < 0.2:
             attributes["modified_at"] = format_nanos(self._clock + timedelta(minutes=5), self._rng.randrange(10**9))
         elif roll < 0.25:
             attributes["modified_at"] = created

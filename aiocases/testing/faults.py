@@ -30,13 +30,16 @@ def request_key(name: str) -> str:
 
 #: Set on a request whose connection a fault dropped (recorded as status -1).
 DROPPED = request_key("aiocases.dropped")
-_NAMES = ("server_error", "reset", "cut", "truncated", "slow", "stall", "insert")
+_NAMES = ("server_error", "reset", "lost", "cut", "truncated", "slow", "stall", "insert")
 
 
 @frozen
 class Faults:
     """Rates of each fault, as fractions of requests: ``server_error``
-    (500/502/503), ``reset`` (connection closed before any response), ``cut``
+    (500/502/503), ``reset`` (connection closed before any response, the
+    request never handled), ``lost`` (the request handled, then the
+    connection closed before the answer: what a client cannot tell from a
+    reset), ``cut``
     (connection closed mid-body), ``truncated`` (a complete response whose
     JSON is cut short), ``slow`` (``slow_seconds`` of delay), ``stall``
     (``stall_seconds`` of delay: past a client's timeout), ``insert`` (a new
@@ -45,6 +48,7 @@ class Faults:
     seed: int = 0
     server_error: float = 0.0
     reset: float = 0.0
+    lost: float = 0.0
     cut: float = 0.0
     truncated: float = 0.0
     slow: float = 0.0
@@ -91,6 +95,11 @@ async def _server_error(fake: FaultContext, request: web.Request, handler: Handl
 
 
 async def _reset(fake: FaultContext, request: web.Request, handler: Handler, value: float) -> web.StreamResponse:
+    return drop_connection(request)
+
+
+async def _lost(fake: FaultContext, request: web.Request, handler: Handler, value: float) -> web.StreamResponse:
+    await handler(request)
     return drop_connection(request)
 
 
@@ -142,6 +151,7 @@ Action = Callable[[FaultContext, web.Request, Handler, float], Awaitable[web.Str
 ACTIONS: Mapping[str, Action] = {
     "server_error": _server_error,
     "reset": _reset,
+    "lost": _lost,
     "cut": _cut,
     "truncated": _truncated,
     "slow": _slow,

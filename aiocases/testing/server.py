@@ -105,7 +105,7 @@ class FakeCasesAPI:
         if page_cap_offsets not in ("capped", "requested"):
             raise ValueError("page_cap_offsets must be 'capped' or 'requested'")
         if isinstance(rate_limit, RateLimitRule):
-            rate_limit = {"timelines": rate_limit, "watchers": rate_limit}
+            rate_limit = {group: rate_limit for group in ("timelines", "watchers", "comment", "search")}
         self.store = CaseStore(cases, cells, seed=seed)
         self.options = FakeOptions(
             api_key=api_key,

@@ -7,6 +7,10 @@ export with ``cells(case_id)``.
 
 from __future__ import annotations
 
+import copy
+import json
+from collections.abc import Callable
+
 from aiocases.models import JSON
 from aiocases.testing.data import FakeCase, Generator
 
@@ -32,14 +36,49 @@ class CaseStore:
         self._by_key[case.key] = case
         return case
 
-    def add_comment(self, case_id: str, message: str | None = None) -> dict[str, JSON]:
-        """Add a comment (newest) to a case; returns the cell."""
+    def add_comment(self, case_id: str, message: str | None = None, *, via_api: bool = False) -> dict[str, JSON]:
+        """Add a comment (newest) to a case; returns the cell.  ``via_api``:
+        shaped as the API makes it (see :meth:`Generator.comment`)."""
+        case = self._case(case_id)
+        cell = self.generator.comment(message, via_api=via_api)
+        case.append(cell)
+        return cell
+
+    def edit_comment(self, case_id: str, cell_id: str, message: str) -> dict[str, JSON] | None:
+        """Replace a live comment's text (and set ``modified_at``); ``None`` if there is none."""
+        return self._change(
+            case_id,
+            cell_id,
+            lambda a: a.update(
+                cell_content={"message": message}, content=json.dumps({"message": message}, separators=(",", ":"))
+            ),
+        )
+
+    def delete_comment(self, case_id: str, cell_id: str) -> dict[str, JSON] | None:
+        """Mark a live comment deleted (``deleted_at``; it stays in the timeline);
+        ``None`` if there is none."""
+        return self._change(case_id, cell_id, lambda a: a.update(deleted_at=a["modified_at"]))
+
+    def _change(self, case_id: str, cell_id: str, change: Callable[[dict[str, JSON]], None]) -> dict[str, JSON] | None:
+        case = self._case(case_id)
+        index = case.index_of(cell_id)
+        if index is None:
+            return None
+        cell = copy.deepcopy(case.cells[index])
+        attributes = cell["attributes"]
+        assert isinstance(attributes, dict)
+        if attributes.get("deleted_at") is not None:
+            return None  # deleted: as good as gone (the API answers 404)
+        attributes["modified_at"] = self.generator.now()
+        change(attributes)
+        case.replace(index, cell)
+        return cell
+
+    def _case(self, case_id: str) -> FakeCase:
         case = self.find(case_id)
         if case is None:
             raise KeyError(case_id)
-        cell = self.generator.comment(message)
-        case.append(cell)
-        return cell
+        return case
 
     def find(self, case_id: str) -> FakeCase | None:
         """The case with this UUID or key."""
@@ -47,7 +86,5 @@ class CaseStore:
 
     def cells(self, case_id: str, ascending: bool = True) -> list[dict[str, JSON]]:
         """A case's cells in API JSON shape, oldest first unless ``ascending`` is false."""
-        case = self.find(case_id)
-        if case is None:
-            raise KeyError(case_id)
+        case = self._case(case_id)
         return list(case.cells) if ascending else case.cells[::-1]
