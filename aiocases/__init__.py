@@ -27,6 +27,7 @@ from aiocases.export import CaseDone, CaseTimeline, ExportEvent, TimelinePage
 from aiocases.models import (
     Author,
     AuthorContent,
+    Case,
     CellAttributes,
     CellContent,
     TimelineCell,
@@ -46,6 +47,7 @@ __all__ = [
     "Author",
     "AuthorContent",
     "BadRequest",
+    "Case",
     "CaseDone",
     "CaseTimeline",
     "CasesClient",

@@ -23,10 +23,11 @@ from aiocases.errors import CasesError, ClientClosed, DecodeError, RateLimited, 
 from aiocases.events import EventHook, RequestDone, Retrying, emit, rate_limit_headers
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.gcpause import without_gc
-from aiocases.models import JSON, TimelineCell, Watcher, structure_list
+from aiocases.models import JSON, Case, TimelineCell, Watcher, structure_list
 from aiocases.pagination import FetchPage, PageSizes, Walk, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
+from aiocases.search import SearchPage, read_page, walk_search
 from aiocases.tasks import cancel_and_wait
 from aiocases.transport import AiohttpTransport, Response, Transport
 
@@ -210,6 +211,31 @@ class CasesClient:
         unless an earlier try of this call may have deleted it (it was sent
         and its answer lost): then the 404 means it is gone, and the call succeeds."""
         await self._call(sansio.delete_comment_request(case_id, cell_id), _ignore)
+
+    def search_cases(
+        self,
+        query: str | None = None,
+        *,
+        sort: str = "created_at",
+        ascending: bool = True,
+        page_size: int = sansio.SEARCH_MAX_PAGE_SIZE,
+    ) -> AsyncGenerator[Case, None]:
+        """Every case matching ``query`` ("Search cases": GET /api/v2/cases with
+        ``filter``, such as ``status:open project_id:...``; ``None``: all cases),
+        sorted by ``sort`` (``created_at``, ``priority`` or ``status``), oldest
+        or lowest first unless ``ascending=False``, each once.
+
+        Pages are walked whichever number the server starts them at, and a
+        walk's memory is two pages (see :mod:`aiocases.search`, which also
+        says what a result set changing during the walk does).  Arguments are
+        checked here, before the first request."""
+        sansio.search_request(query, 0, page_size, sort, ascending)
+
+        async def fetch(number: int) -> SearchPage:
+            request = sansio.search_request(query, number, page_size, sort, ascending)
+            return await self._call(request, lambda doc: read_page(request, doc))
+
+        return walk_search(fetch, page_size, self._limits.max_pages)
 
     async def list_watchers(self, case_id: str) -> list[Watcher]:
         """The case's watchers ("List case watchers": GET .../watchers)."""

@@ -42,9 +42,13 @@ from aiocases.errors import DecodeError
 __all__ = [
     "Author",
     "AuthorContent",
+    "Case",
+    "CaseAttributes",
+    "CaseRelationships",
     "CellAttributes",
     "CellContent",
     "JSON",
+    "Relationship",
     "ResourceRef",
     "TimelineCell",
     "Watcher",
@@ -171,6 +175,111 @@ class Watcher:
         if rel is None or rel.user is None or rel.user.data is None:
             return None
         return rel.user.data.id
+
+
+@_model
+class Relationship:
+    """A JSON:API relationship: ``{"data": {"id": ..., "type": ...}}`` (``data`` may be null)."""
+
+    data: ResourceRef | None = None
+    extra: Mapping[str, JSON] = _extra()
+
+
+@_model
+class CaseRelationships:
+    """``relationships`` of a case: the users it is assigned to, created and
+    modified by, and its project."""
+
+    assignee: Relationship | None = None
+    created_by: Relationship | None = None
+    modified_by: Relationship | None = None
+    project: Relationship | None = None
+    extra: Mapping[str, JSON] = _extra()
+
+
+@_model
+class CaseAttributes:
+    """``attributes`` of a case ("Search cases").  ``public_id`` and
+    ``created_by_author`` are not in Datadog's schema but real responses
+    carry them; every other member (``comment_count``, ``insights``,
+    ``custom_attributes``, ...) is kept in ``extra``.  ``status`` is the
+    deprecated three-value field (``OPEN``, ``IN_PROGRESS``, ``CLOSED``);
+    ``status_name`` the current one."""
+
+    key: str | None = None
+    public_id: str | None = None
+    title: str | None = None
+    description: str | None = None
+    status: str | None = None
+    status_name: str | None = None
+    priority: str | None = None
+    type: str | None = None
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+    closed_at: datetime | None = None
+    created_by_author: Author | None = None
+    extra: Mapping[str, JSON] = _extra()
+
+
+@_model
+class Case:
+    """One case (``data[]`` of "Search cases"), with its most used fields at
+    hand: ``case.key``, ``case.title``, ``case.project`` (the project's id),
+    ``case.author`` and so on read ``attributes`` and ``relationships``."""
+
+    id: str
+    type: str
+    attributes: CaseAttributes
+    relationships: CaseRelationships | None = None
+    extra: Mapping[str, JSON] = _extra()
+
+    @property
+    def key(self) -> str | None:
+        """The case's key, such as ``PROJ-123``."""
+        return self.attributes.key
+
+    @property
+    def public_id(self) -> str | None:
+        """The case's public number (real responses carry it; the schema does not list it)."""
+        return self.attributes.public_id
+
+    @property
+    def title(self) -> str | None:
+        """The case's title."""
+        return self.attributes.title
+
+    @property
+    def status(self) -> str | None:
+        """``status_name`` where the response has it (``Open``, ``Closed``, ...), else the deprecated ``status``."""
+        return self.attributes.status_name or self.attributes.status
+
+    @property
+    def priority(self) -> str | None:
+        """``P1`` to ``P5``, or ``NOT_DEFINED``."""
+        return self.attributes.priority
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the case was created."""
+        return self.attributes.created_at
+
+    @property
+    def modified_at(self) -> datetime | None:
+        """When the case was last modified."""
+        return self.attributes.modified_at
+
+    @property
+    def project(self) -> str | None:
+        """The id of the case's project, from ``relationships.project``."""
+        relationships = self.relationships
+        if relationships is None or relationships.project is None or relationships.project.data is None:
+            return None
+        return relationships.project.data.id
+
+    @property
+    def author(self) -> Author | None:
+        """Who created the case (``attributes.created_by_author``)."""
+        return self.attributes.created_by_author
 
 
 # -- timestamps ---------------------------------------------------------------
@@ -361,6 +470,10 @@ _MODELS: tuple[type, ...] = (
     WatcherUser,
     WatcherRelationships,
     Watcher,
+    Relationship,
+    CaseRelationships,
+    CaseAttributes,
+    Case,
 )
 # Field -> the key real responses use for it, where that differs from the
 # reference page: the author's id arrives as "ID".  The documented name is

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from attrs import field, frozen
 
@@ -33,6 +33,8 @@ from aiocases.errors import (
 from aiocases.models import JSON
 
 __all__ = [
+    "SEARCH_MAX_PAGE_SIZE",
+    "SEARCH_SORT_FIELDS",
     "Request",
     "comment_request",
     "data_of",
@@ -44,6 +46,7 @@ __all__ = [
     "list_watchers_request",
     "loads",
     "retry_after",
+    "search_request",
     "timeline_request",
     "unwatch_request",
     "update_comment_request",
@@ -229,6 +232,32 @@ def list_watchers_request(case_id: str) -> Request:
 
 def _watcher_path(case_id: str, user_uuid: str) -> str:
     return f"{_PREFIX}{validate_case_id(case_id)}/watchers/{validate_user_uuid(user_uuid)}"
+
+
+#: The fields "Search cases" sorts by.
+SEARCH_SORT_FIELDS: Final = ("created_at", "priority", "status")
+#: The largest ``page[size]`` "Search cases" documents.
+SEARCH_MAX_PAGE_SIZE: Final = 100
+
+
+def search_request(query: str | None, page_number: int, page_size: int, sort: str, ascending: bool) -> Request:
+    """``GET /api/v2/cases`` ("Search cases") for one page: ``filter`` is the
+    query (``status:open project_id:...``), pages counted as the caller says
+    (see :mod:`aiocases.search` on where they start)."""
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise ValueError(
+            f"query must be a non-blank string (such as 'status:open'), or None for all cases: {query!r:.80}"
+        )
+    if type(page_size) is not int or not 1 <= page_size <= SEARCH_MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be an int from 1 to {SEARCH_MAX_PAGE_SIZE} for a search, got {page_size!r}")
+    validate_page(page_number, page_size, ascending)
+    if sort not in SEARCH_SORT_FIELDS:
+        raise ValueError(f"sort must be one of {', '.join(SEARCH_SORT_FIELDS)}, got {sort!r}")
+    params = [("page[size]", str(page_size)), ("page[number]", str(page_number)), ("sort[field]", sort),
+              ("sort[asc]", "true" if ascending else "false")]  # fmt: skip
+    if query is not None:
+        params.append(("filter", query))
+    return Request("GET", "/api/v2/cases", urlencode(params, quote_via=quote), "search", 200)
 
 
 # -- responses ----------------------------------------------------------------

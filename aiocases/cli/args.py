@@ -49,6 +49,13 @@ def parser() -> argparse.ArgumentParser:
         sub = _command(commands, name, verb)
         sub.add_argument("case_id", metavar="CASE", help="the case's UUID or key (PROJ-123)")
         sub.add_argument("user_uuid", metavar="USER_UUID", help="the user's UUID")
+    cases = _command(commands, "cases", "Search cases: a table of key, status, priority and title.")
+    cases.add_argument("--query", metavar="Q", help="the search, e.g. 'status:open project:PROJ' (default: all cases)")
+    cases.add_argument("--json", action="store_true", help="one JSON:API case object per line")
+    cases.add_argument(
+        "--sort", choices=("created_at", "priority", "status"), default="created_at", help="order (default created_at)"
+    )
+    cases.add_argument("--descending", action="store_true", help="newest (or highest) first")
     comment = _command(commands, "comment", "Add a comment to a case; prints the new comment's id.")
     comment.add_argument("case_id", metavar="CASE", help="the case's UUID or key (PROJ-123)")
     comment.add_argument("message", metavar="MESSAGE", help="the comment, in Markdown (- reads it from stdin)")
@@ -102,6 +109,7 @@ def _order(sub: argparse.ArgumentParser) -> None:
 def _export(export: argparse.ArgumentParser) -> None:
     export.add_argument("case_ids", nargs="*", metavar="CASE_ID", help="case UUIDs or keys (PROJ-123)")
     export.add_argument("--input", metavar="FILE", help="read case ids from FILE, one per line (- for stdin)")
+    export.add_argument("--query", metavar="Q", help="export the cases this search finds, e.g. 'status:open'")
     export.add_argument("--output", metavar="FILE", help="write to FILE (default: stdout)")
     resume = export.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue an interrupted export into --output")

@@ -16,7 +16,7 @@ from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, stdout
 from aiocases.cli.exporting import ExportOptions, run_export
 from aiocases.client import CasesClient
 from aiocases.config import DEFAULTS
-from aiocases.models import TimelineCell, to_api_json
+from aiocases.models import Case, TimelineCell, to_api_json
 from aiocases.resume import cell_line
 
 __all__ = ["run"]
@@ -58,6 +58,29 @@ async def _watch(args: argparse.Namespace, client: CasesClient) -> int:
             await client.unwatch_case(args.case_id, args.user_uuid)
             print(f"{args.user_uuid} no longer watches {args.case_id}")
     return EXIT_OK
+
+
+async def _cases(args: argparse.Namespace, client: CasesClient) -> int:
+    out = stdout()
+    found = 0
+    async with client:
+        search = client.search_cases(args.query, sort=args.sort, ascending=not args.descending)
+        async with contextlib.aclosing(search) as cases:
+            async for case in cases:
+                if args.json:
+                    out.write(json.dumps(to_api_json(case)).encode() + b"\n")
+                else:
+                    if not found:
+                        out.write(f"{'KEY':<12} {'STATUS':<12} {'PRIORITY':<11} TITLE\n".encode())
+                    out.write(_row(case).encode("utf-8", "backslashreplace") + b"\n")
+                found += 1
+    if not found:
+        print("no cases found" + (f" for {args.query!r}" if args.query else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def _row(case: Case) -> str:
+    return f"{case.key or case.id:<12} {case.status or '-':<12} {case.priority or '-':<11} {case.title or ''}"
 
 
 async def _comment(args: argparse.Namespace, client: CasesClient) -> int:
@@ -139,6 +162,7 @@ async def run(args: argparse.Namespace) -> int:
         options = ExportOptions(
             case_ids=args.case_ids,
             input=args.input,
+            query=args.query,
             output=args.output,
             resume=args.resume,
             overwrite=args.overwrite,
@@ -152,6 +176,7 @@ async def run(args: argparse.Namespace) -> int:
         "watch": _watch,
         "unwatch": _watch,
         "watchers": _watchers,
+        "cases": _cases,
         "comment": _comment,
         "uncomment": _uncomment,
     }

@@ -10,7 +10,7 @@ import shutil
 import stat
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -20,8 +20,9 @@ from aiocases.cli.caseids import IdQueue, InputError, clean, read_ids
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, stdout
 from aiocases.client import CasesClient
 from aiocases.config import DEFAULTS
+from aiocases.errors import CasesError
 from aiocases.export import ExportEvent, TimelinePage
-from aiocases.models import JSON
+from aiocases.models import JSON, Case
 from aiocases.resume import LINE_FORMAT, ExportFile, ExportWriter, journal_path
 from aiocases.tasks import cancel_and_wait
 
@@ -34,6 +35,7 @@ class ExportOptions:
 
     case_ids: Sequence[str] = ()
     input: str | None = None
+    query: str | None = None  # a search whose cases are exported
     output: str | None = None  # None or "-": stdout
     resume: bool = False
     overwrite: bool = False
@@ -64,7 +66,7 @@ def _open_output(options: ExportOptions) -> ExportFile:
             raise UsageError("--resume needs --output FILE")
         return ExportFile.stream(stdout())
     output = Path(options.output)
-    settings: dict[str, JSON] = {"ascending": options.ascending, "format": LINE_FORMAT}
+    settings: dict[str, JSON] = {"ascending": options.ascending, "format": LINE_FORMAT, "query": options.query}
     try:
         return ExportFile.open(output, resume=options.resume, overwrite=options.overwrite, settings=settings)
     except IsADirectoryError:
@@ -77,8 +79,8 @@ async def run_export(options: ExportOptions, client: CasesClient) -> int:
     """``aiocases export``: returns the exit status."""
     fd = _input_fd(options.input)
     try:
-        if not options.case_ids and fd is None:
-            raise UsageError("no case ids: give them as arguments or with --input FILE (- for stdin)")
+        if not options.case_ids and fd is None and options.query is None:
+            raise UsageError("no case ids: give them as arguments, with --input FILE (- for stdin) or --query Q")
         _refuse_same_file(fd, Path(options.output) if options.output not in (None, "-") else None)
         export = _open_output(options)
         try:
@@ -97,8 +99,8 @@ async def _export_into(export: ExportFile, options: ExportOptions, client: Cases
     progress = Progress(sys.stderr, ids, client, outcome)
     try:
         ids.mark_done(export.completed())
-        filling = asyncio.ensure_future(_fill(ids, options.case_ids, fd, options.input))
         async with client:
+            filling = asyncio.ensure_future(_fill(ids, options, fd, client))
             events = client.stream_timelines(
                 ids, page_size=options.page_size, ascending=options.ascending, concurrency=options.concurrency
             )
@@ -178,18 +180,38 @@ def _refuse_same_file(fd: int | None, output: Path | None) -> None:
             raise UsageError(f"--input and --output are the same file ({path}): the export would overwrite its ids")
 
 
-async def _fill(queue: IdQueue, case_ids: Sequence[str], fd: int | None, name: str | None) -> None:
-    """Queue the ids of the arguments, then of the input, as they arrive."""
+async def _fill(queue: IdQueue, options: ExportOptions, fd: int | None, client: CasesClient) -> None:
+    """Queue the ids of the arguments, then of the input, as they arrive,
+    then of the search's cases, a page at a time (never all in memory)."""
     error: BaseException | None = None
     try:
-        queue.add(clean(case_ids))
+        queue.add(clean(options.case_ids))
         if fd is not None:
-            async for batch in read_ids(fd, name or "-"):
+            async for batch in read_ids(fd, options.input or "-"):
                 queue.add(batch)
+        if options.query is not None:
+            await _fill_from_search(queue, client.search_cases(options.query))
     except InputError as exc:
         error = UsageError(str(exc))
+    except CasesError as exc:
+        error = exc
     finally:
         queue.end(error)
+
+
+async def _fill_from_search(queue: IdQueue, search: AsyncGenerator[Case, None]) -> None:
+    batch: list[str] = []
+    async with contextlib.aclosing(search) as cases:
+        async for case in cases:
+            batch.append(case.id)
+            if len(batch) >= _SEARCH_BATCH:
+                queue.add(batch)
+                batch = []
+    queue.add(batch)
+
+
+# Ids from a search are queued a page at a time.
+_SEARCH_BATCH = 100
 
 
 class Progress:

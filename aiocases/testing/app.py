@@ -30,6 +30,7 @@ from aiocases.models import JSON
 from aiocases.testing.data import FakeCase
 from aiocases.testing.faults import ACTIONS, DROPPED, Faults, request_key
 from aiocases.testing.limits import RateLimiter
+from aiocases.testing.search import SearchError, search_document
 from aiocases.testing.store import CaseStore
 
 __all__ = ["CONTENT_TYPE", "Counters", "FakeOptions", "RecordedRequest", "build_app"]
@@ -85,6 +86,7 @@ class FakeOptions:
     fail_cases: dict[str, int] = field(factory=dict)
     page_cap: int | None = None
     page_cap_offsets: str = "capped"
+    search_page_start: int = 1
 
 
 class _Fake:
@@ -267,6 +269,14 @@ class _Fake:
             case.watchers.remove(user)
         return web.Response(status=204)
 
+    async def search(self, request: web.Request) -> web.Response:
+        """GET /api/v2/cases ("Search cases"): see :mod:`aiocases.testing.search`."""
+        try:
+            document = search_document(self.store.cases.values(), request.query, self.options.search_page_start)
+        except SearchError as exc:
+            return self.error(400, str(exc))
+        return web.Response(body=json.dumps(document).encode(), content_type=CONTENT_TYPE)
+
     async def comment(self, request: web.Request) -> web.Response:
         """POST .../comment: the new cell, 200 (an empty or missing comment: 400)."""
         case = self._case_or_404(request)
@@ -352,6 +362,7 @@ def build_app(
     app.router.add_get(base + "/watchers", fake.list_watchers)
     app.router.add_post(base + "/watchers/{user_uuid:[^/]+}", fake.watch_or_unwatch)
     app.router.add_delete(base + "/watchers/{user_uuid:[^/]+}", fake.watch_or_unwatch)
+    app.router.add_get("/api/v2/cases", fake.search)
     app.router.add_post(base + "/comment", fake.comment)
     app.router.add_put(base + "/comment/{cell_id:[^/]+}", fake.comment_cell)
     app.router.add_delete(base + "/comment/{cell_id:[^/]+}", fake.comment_cell)

@@ -44,6 +44,15 @@ _PHRASES = [
     "Timeline note: unicode is fine here too, ✓ {svc} — {n} ünïcödé points.",
 ]
 _SERVICES = ["checkout", "auth-gateway", "search-api", "billing", "ingest", "notifications"]
+_TITLES = [
+    "Error rate spike on {svc}",
+    "Memory leak investigation on {svc}",
+    "Latency regression after deploy of {svc}",
+    "Customer reports: {svc} timing out",
+    "Certificate expiry on {svc}",
+]
+_STATUSES = ["OPEN", "IN_PROGRESS", "CLOSED"]
+_PRIORITIES = ["NOT_DEFINED", "P1", "P2", "P3", "P4", "P5"]
 
 
 def format_nanos(moment: datetime, nanos: int) -> str:
@@ -54,13 +63,29 @@ def format_nanos(moment: datetime, nanos: int) -> str:
 @define
 class FakeCase:
     """One case of the fake: its UUID, its key, cells oldest first (API JSON
-    shape, pre-encoded for speed) and watcher UUIDs."""
+    shape, pre-encoded for speed), watcher UUIDs, and what "Search cases"
+    shows of it (``attributes`` and ``relationships``, in the shape real
+    responses have)."""
 
     id: str
     key: str
     cells: list[dict[str, JSON]] = field(factory=list)
     encoded: list[bytes] = field(factory=list)
     watchers: list[str] = field(factory=list)
+    attributes: dict[str, JSON] = field(factory=dict)
+    relationships: dict[str, JSON] = field(factory=dict)
+
+    def document(self) -> dict[str, JSON]:
+        """The case as "Search cases" answers it (``comment_count`` as of now)."""
+        attributes = {**self.attributes, "comment_count": len(self.cells)}
+        return {"id": self.id, "type": "case", "attributes": attributes, "relationships": self.relationships}
+
+    @property
+    def project(self) -> str:
+        """The id of the case's project."""
+        project = self.relationships["project"]
+        assert isinstance(project, dict) and isinstance(project["data"], dict)
+        return str(project["data"]["id"])
 
     def append(self, cell: dict[str, JSON]) -> None:
         """Add a cell at the newest end."""
@@ -92,7 +117,9 @@ class Generator:
 
     def __init__(self, seed: int = 0, start: datetime | None = None) -> None:
         self._rng = random.Random(seed)
+        self._seed = seed
         self._clock = start or datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+        self._start = self._clock - timedelta(days=365)
         self._users = [self._user() for _ in range(12)]
         self._serial = 0
 
@@ -113,9 +140,45 @@ class Generator:
         self._serial += 1
         project = _PROJECTS[self._serial % len(_PROJECTS)]
         case = FakeCase(id=self._uuid(), key=key or f"{project}-{self._serial}")
+        self._describe(case, (key or project).split("-")[0])
         for _ in range(cells):
             case.append(self.comment())
         return case
+
+    def _describe(self, case: FakeCase, project: str) -> None:
+        """What search shows of a case, from a generator of its own (so that
+        the cells of a seed are the same as before search existed)."""
+        rng = random.Random(f"{self._seed}|case|{self._serial}")
+        status = rng.choice(_STATUSES)
+        author = rng.choice(self._users)
+        created = self._start + timedelta(seconds=self._serial * 600 + rng.randrange(600))
+        modified = created + timedelta(hours=rng.randrange(1, 500))
+        case.attributes = {
+            "key": case.key,
+            "public_id": str(70000 + self._serial),
+            "title": f"{rng.choice(_TITLES).format(svc=rng.choice(_SERVICES))} ({case.key})",
+            "description": "",
+            "status": status,
+            "status_name": status.replace("_", " ").capitalize(),
+            "status_group": "SG_CLOSED" if status == "CLOSED" else "SG_OPEN",
+            "priority": rng.choice(_PRIORITIES),
+            "type": "STANDARD",
+            "created_at": format_nanos(created, rng.randrange(10**9)),
+            "modified_at": format_nanos(modified, rng.randrange(10**9)),
+            "created_by_author": {"type": "USER", "content": dict(author)},
+            "custom_attributes": {},
+            "insights": [],
+            "merge_status": "NOT_MERGED",
+        }
+        project_id = self.project_id(project)
+        case.relationships = {
+            "created_by": {"data": {"id": author["ID"], "type": "user"}},
+            "project": {"data": {"id": project_id, "type": "project"}},
+        }
+
+    def project_id(self, project: str) -> str:
+        """The id of the project whose case keys start with ``project`` (``PROJ``)."""
+        return str(uuid.UUID(int=random.Random(f"{self._seed}|project|{project}").getrandbits(128), version=4))
 
     @property
     def api_user(self) -> dict[str, JSON]:

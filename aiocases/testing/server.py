@@ -69,7 +69,7 @@ class FakeCasesAPI:
 
     ``cases``/``cells`` seed the data (``cells`` per case); ``rate_limit``
     applies one :class:`RateLimitRule` to every endpoint, or pass a mapping of
-    group (``"timelines"``, ``"watchers"``) to rule; ``max_in_flight`` is a
+    group (``"timelines"``, ``"watchers"``, ``"comment"``, ``"search"``) to rule; ``max_in_flight`` is a
     limit the headers do not show (429 with ``Remaining`` above zero);
     ``faults`` injects failures; ``latency`` delays every answer;
     ``error_style`` is ``"jsonapi"`` (as the real API) or ``"strings"`` (as
@@ -77,7 +77,14 @@ class FakeCasesAPI:
     that origin; ``clock`` is the wall clock the rate limits' windows follow;
     ``page_cap`` silently answers at most that many cells per page, counting
     offsets from the size it gives (``page_cap_offsets="capped"``) or from the
-    size asked for (``"requested"``, which skips cells between pages).
+    size asked for (``"requested"``, which skips cells between pages);
+    ``search_page_start`` is the number of the first page of "Search cases"
+    (1, as the recorded server; or 0, as the parameter's documented default).
+
+    It serves the timelines, watchers, comments (added, edited and deleted
+    comments show in the timeline) and search over its cases (filters by
+    status, priority, project and key, and words of the title: see
+    :mod:`aiocases.testing.search`).
     """
 
     def __init__(
@@ -99,11 +106,14 @@ class FakeCasesAPI:
         clock: Callable[[], float] = time.time,
         page_cap: int | None = None,
         page_cap_offsets: str = "capped",
+        search_page_start: int = 1,
     ) -> None:
         if error_style not in ("jsonapi", "strings"):
             raise ValueError("error_style must be 'jsonapi' or 'strings'")
         if page_cap_offsets not in ("capped", "requested"):
             raise ValueError("page_cap_offsets must be 'capped' or 'requested'")
+        if search_page_start not in (0, 1):
+            raise ValueError("search_page_start must be 0 or 1")
         if isinstance(rate_limit, RateLimitRule):
             rate_limit = {group: rate_limit for group in ("timelines", "watchers", "comment", "search")}
         self.store = CaseStore(cases, cells, seed=seed)
@@ -119,6 +129,7 @@ class FakeCasesAPI:
             redirect_to=redirect_to,
             page_cap=page_cap,
             page_cap_offsets=page_cap_offsets,
+            search_page_start=search_page_start,
         )
         self.counters = Counters()
         extra = {"/_fake/stats": self._stats, "/_fake/reset": self._reset}

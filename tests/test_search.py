@@ -1,0 +1,204 @@
+"""Search: the ``Case`` model on real responses, the page-start rules of
+``aiocases.search`` without sockets, and ``search_cases`` against the fake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aiocases import BadRequest, CasesClient, NotFound
+from aiocases.models import Case, CaseAttributes, structure_list, to_api_json
+from aiocases.search import SearchPage, walk_search
+from aiocases.testing import FakeCasesAPI
+
+RECORDED = Path(__file__).resolve().parents[2] / "shared" / "real-responses"
+
+
+def recorded(name: str) -> dict[str, object]:
+    path = RECORDED / name
+    if not path.exists():
+        pytest.skip("../shared/real-responses is not here")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_recorded_search_pages_are_cases_with_nothing_lost() -> None:
+    first = recorded("search_cases_returns_ok_response_with_pagination__0.json")
+    document = first["response"]["json"]  # type: ignore[index]
+    cases = structure_list(Case, document["data"])
+    assert [c.key for c in cases] == ["ET-3", "ET-2"]
+    case = cases[0]
+    assert (case.public_id, case.status, case.priority) == ("89979", "Closed", "NOT_DEFINED")
+    assert case.title is not None and case.title.startswith("require-trusted-types-for")
+    assert case.project == "384521ba-dc5f-481f-942d-15bd48428029"
+    assert case.author is not None and case.author.content is not None and case.author.content.name == "CI Account"
+    assert case.created_at is not None and case.created_at.year == 2025
+    assert case.attributes.closed_at is not None
+    # Undocumented members are kept, and go back out unchanged.
+    assert {"comment_count", "insights", "custom_attributes", "merge_status"} <= set(case.attributes.extra)
+    raw = document["data"][0]
+    out = to_api_json(case)
+    assert out["attributes"]["insights"] == raw["attributes"]["insights"]  # type: ignore[index]
+    assert out["relationships"] == raw["relationships"]
+
+
+def test_a_case_of_another_shape_is_kept_not_refused() -> None:
+    (case,) = structure_list(Case, [{"id": "c", "type": "case", "attributes": {"status": "OPEN", "new": [1]}}])
+    assert case.status == "OPEN" and case.project is None and case.author is None
+    assert case.attributes == CaseAttributes(status="OPEN", extra={"new": [1]})
+
+
+# -- the rules, without sockets ------------------------------------------------------
+
+Server = Callable[[int], SearchPage]
+
+
+def server(total: int, size: int, convention: str, calls: list[int]) -> Server:
+    """A search server holding ``total`` cases, numbering pages as ``convention`` says."""
+    cases = [Case(id=f"case-{n}", type="case", attributes=CaseAttributes(key=f"P-{n}")) for n in range(total)]
+    pages = -(-total // size)
+
+    def answer(number: int) -> SearchPage:
+        calls.append(number)
+        if convention == "zero":
+            index, current = number, number
+        elif convention == "one-clamp":  # as recorded: counts from 1, takes 0 for 1
+            index, current = max(number, 1) - 1, max(number, 1)
+        elif convention == "one-echo":  # counts from 1, serves page 1 for 0 and says 0
+            index, current = max(number, 1) - 1, number
+        elif convention == "one-empty":  # counts from 1, page 0 is empty
+            if number == 0:
+                return SearchPage([], 0, pages, total)
+            index, current = number - 1, number
+        elif convention == "one-400":
+            if number == 0:
+                raise BadRequest(400, ["page[number] must be at least 1"])
+            index, current = number - 1, number
+        else:  # "silent": no meta at all, counts from 0
+            return SearchPage(cases[number * size : (number + 1) * size])
+        return SearchPage(cases[index * size : (index + 1) * size], current, pages, total)
+
+    return answer
+
+
+CONVENTIONS = ["zero", "one-clamp", "one-echo", "one-empty", "one-400", "silent"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 40), st.integers(1, 7), st.sampled_from(CONVENTIONS))
+async def test_every_case_once_whichever_way_pages_are_numbered(total: int, size: int, convention: str) -> None:
+    calls: list[int] = []
+    answer = server(total, size, convention, calls)
+
+    async def fetch(number: int) -> SearchPage:
+        return answer(number)
+
+    got = [case.id async for case in walk_search(fetch, size, 1000)]
+    assert got == [f"case-{n}" for n in range(total)]
+    if convention in ("zero", "one-clamp", "silent"):
+        assert len(calls) == total // size + 1  # no request wasted
+    else:
+        assert len(calls) <= total // size + 3
+
+
+async def test_a_server_ignoring_page_number_ends_the_walk() -> None:
+    calls: list[int] = []
+    answer = server(10, 5, "zero", calls)
+
+    async def fetch(number: int) -> SearchPage:
+        return answer(0)
+
+    assert [c.id async for c in walk_search(fetch, 5, 1000)] == [f"case-{n}" for n in range(5)]
+    assert len(calls) == 4  # the first page, then three that bring nothing new
+
+
+# -- against the fake ----------------------------------------------------------------
+
+
+def truth(api: FakeCasesAPI, keep: Callable[[dict[str, object]], bool], reverse: bool = False) -> list[str]:
+    found = [c for c in api.cases.values() if keep(c.attributes)]
+    found.sort(key=lambda c: (str(c.attributes["created_at"]), c.key), reverse=reverse)
+    return [c.id for c in found]
+
+
+@pytest.mark.parametrize("page_start", [0, 1])
+@pytest.mark.parametrize("page_size", [1, 7, 100])
+async def test_search_cases_matches_the_fakes_ground_truth(
+    page_start: int, page_size: int, client_for: Callable[..., CasesClient]
+) -> None:
+    async with FakeCasesAPI(23, 1, seed=3, search_page_start=page_start) as api, client_for(api) as client:
+        everything = [c.id async for c in client.search_cases(page_size=page_size)]
+        assert everything == truth(api, lambda a: True)
+        newest = [c.id async for c in client.search_cases(ascending=False, page_size=page_size)]
+        assert newest == truth(api, lambda a: True, reverse=True)
+        closed = [c.id async for c in client.search_cases("status:closed", page_size=page_size)]
+        assert closed and closed == truth(api, lambda a: a["status"] == "CLOSED")
+        requests = api.counters.requests
+    assert len([r for r in requests if r.raw_path == "/api/v2/cases"]) <= 3 * (23 // page_size + 3)
+
+
+async def test_filters_of_the_fake(client_for: Callable[..., CasesClient]) -> None:
+    async with FakeCasesAPI(40, 0, seed=4) as api, client_for(api) as client:
+
+        async def keys(query: str, **kwargs: object) -> list[str]:
+            return [c.key or "" async for c in client.search_cases(query, **kwargs)]  # type: ignore[arg-type]
+
+        some = next(iter(api.cases.values()))
+        assert await keys(f"key:{some.key}") == [some.key]
+        project = some.key.split("-")[0]
+        by_project = await keys(f"project:{project}")
+        assert by_project and all(k.startswith(project + "-") for k in by_project)
+        assert await keys(f"project_id:{some.project}") == by_project
+        p1 = await keys("priority:P1 status:open")
+        assert all(api.find(k).attributes["priority"] == "P1" for k in p1)  # type: ignore[union-attr]
+        leak = await keys('"memory leak"')
+        assert leak and all("Memory leak" in str(api.find(k).attributes["title"]) for k in leak)  # type: ignore[union-attr]
+        by_priority = [c.priority async for c in client.search_cases(sort="priority")]
+        order = ["P1", "P2", "P3", "P4", "P5", "NOT_DEFINED"]
+        assert by_priority == sorted(by_priority, key=order.index)
+        with pytest.raises(BadRequest, match="unknown field 'colour'"):
+            await keys("colour:blue")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"query": ""},
+        {"query": "  "},
+        {"query": 5},
+        {"page_size": 0},
+        {"page_size": 101},
+        {"sort": "title"},
+        {"ascending": "yes"},
+    ],
+)
+async def test_bad_search_arguments_are_refused_before_sending(kwargs: dict[str, object]) -> None:
+    async with FakeCasesAPI(1, 0) as api:
+        async with CasesClient(api.api_key, api.app_key, base_url=api.url) as client:
+            with pytest.raises(ValueError):
+                client.search_cases(**kwargs)  # type: ignore[arg-type]
+        assert api.counters.requests == []
+
+
+async def test_a_case_created_during_a_newest_first_walk_is_not_yielded_twice(
+    client_for: Callable[..., CasesClient],
+) -> None:
+    async with FakeCasesAPI(12, 0, seed=5) as api, client_for(api) as client:
+        before = set(api.cases)
+        seen: list[str] = []
+        async for case in client.search_cases(ascending=False, page_size=3):
+            seen.append(case.id)
+            if len(seen) in (2, 5):
+                api.add_case(0)  # the newest: pushes every case one place on
+        assert len(seen) == len(set(seen)) and before <= set(seen)
+
+
+async def test_search_errors_are_typed(client_for: Callable[..., CasesClient]) -> None:
+    async with FakeCasesAPI(0, 0) as api, client_for(api) as client:
+        assert [c async for c in client.search_cases()] == []
+        with pytest.raises(NotFound):
+            await client.add_comment("PROJ-1", "no such case")
