@@ -38,6 +38,7 @@ from aiocases.models import (
 from aiocases.ratelimit import Stats
 from aiocases.retry import RetryPolicy
 from aiocases.sansio import Request
+from aiocases.sync import Bookmark, CaseSynced
 from aiocases.transport import Response, Transport
 
 __version__ = "0.1.0"
@@ -47,8 +48,10 @@ __all__ = [
     "Author",
     "AuthorContent",
     "BadRequest",
+    "Bookmark",
     "Case",
     "CaseDone",
+    "CaseSynced",
     "CaseTimeline",
     "CasesClient",
     "CasesError",

@@ -24,10 +24,11 @@ from aiocases.events import EventHook, RequestDone, Retrying, emit, rate_limit_h
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
 from aiocases.gcpause import without_gc
 from aiocases.models import JSON, Case, TimelineCell, Watcher, structure_list
-from aiocases.pagination import FetchPage, PageSizes, Walk, walk_pages, walk_timeline
+from aiocases.pagination import TRUSTED_PAGE_SIZE, FetchPage, PageSizes, Walk, walk_pages, walk_timeline
 from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
 from aiocases.search import SearchPage, read_page, walk_search
+from aiocases.sync import Bookmark, SyncEvent, synced, walk_since
 from aiocases.tasks import cancel_and_wait
 from aiocases.transport import AiohttpTransport, Response, Transport
 
@@ -211,6 +212,54 @@ class CasesClient:
         unless an earlier try of this call may have deleted it (it was sent
         and its answer lost): then the 404 means it is gone, and the call succeeds."""
         await self._call(sansio.delete_comment_request(case_id, cell_id), _ignore)
+
+    def sync_timelines(
+        self,
+        case_ids: CaseIds,
+        bookmarks: Mapping[str, Bookmark],
+        *,
+        full_refresh: bool = False,
+        concurrency: int | None = None,
+        fail_fast: bool = True,
+        first_page: int = 10,
+    ) -> AsyncGenerator[SyncEvent, None]:
+        """What is new in many timelines since ``bookmarks`` (case id ->
+        :class:`~aiocases.sync.Bookmark`, as the last sync left them): a
+        :class:`~aiocases.export.TimelinePage` per page of new cells (oldest
+        first) and a :class:`~aiocases.sync.CaseSynced` when a case ends,
+        carrying its new bookmark.  Store a case's bookmark only once its
+        cells are safe: then nothing is lost or fetched twice.
+
+        A case with a bookmark is walked newest first down to it, from a
+        first page of ``first_page`` cells (an unchanged case, or one with a
+        few new comments, costs one request: see :mod:`aiocases.sync`); a case
+        without one, or every case with ``full_refresh``, is exported whole,
+        oldest first.  Concurrency, ``fail_fast`` and closing work as in
+        :meth:`stream_timelines`."""
+        _check_int("first_page", first_page, 1)
+        if first_page > TRUSTED_PAGE_SIZE:
+            raise ValueError(f"first_page must be at most {TRUSTED_PAGE_SIZE}, got {first_page}")
+        workers = self._limits.max_concurrency if concurrency is None else concurrency
+        _check_int("concurrency", workers, 1)
+        if isinstance(case_ids, (str, bytes)):
+            raise ValueError("case_ids must be an iterable of case ids, not a single string")
+
+        def walk_case(case_id: str) -> AsyncGenerator[list[TimelineCell], None]:
+            bookmark = None if full_refresh else bookmarks.get(case_id)
+            if bookmark is None:
+                return walk_pages(*self._walk(case_id, TRUSTED_PAGE_SIZE, True, prefetch=1))
+            fetch, path = self._page_fetcher(case_id, TRUSTED_PAGE_SIZE, ascending=False)
+            return walk_since(fetch, bookmark, first_page=first_page, max_pages=self._limits.max_pages, path=path)
+
+        events = stream(
+            case_ids,
+            walk_case,
+            concurrency=workers,
+            fail_fast=fail_fast,
+            max_wait=self._limits.max_wait,
+            track=self._exports,
+        )
+        return synced(events, bookmarks, full_refresh)
 
     def search_cases(
         self,
