@@ -57,8 +57,9 @@ _COMMIT_INTERVAL = 0.5
 # A spool keeps this much in memory before it moves to a temporary file.
 _SPOOL_MEMORY = 1 << 20
 _COPY_CHUNK = 1 << 20
-# No journal line is longer: a case id is at most 512 characters, 6 bytes each once escaped.
-_LONGEST_LINE = 8192
+# No journal line is longer: a case id is at most 512 characters (6 bytes each
+# once escaped), and a note (a sync's bookmark: a timestamp and at most 64 cell ids) far less than this.
+_LONGEST_LINE = 1 << 20
 
 
 E = TypeVar("E", bound=Exception)
@@ -87,6 +88,14 @@ def cell_line(case_id: str, cell: TimelineCell) -> bytes:
             return json.dumps(record, separators=(",", ":")).encode() + b"\n"
     except RecursionError:
         raise DecodeError(f"cell {cell.id!r:.80} is nested too deeply to write", field="data") from None
+
+
+def _entry(length: int, case_id: str, note: JSON) -> bytes:
+    """A journal line: the output's length after the case, its id, and its note if any."""
+    line = b"%d\t%s" % (length, json.dumps(case_id).encode())
+    if note is not None:
+        line += b"\t" + json.dumps(note, separators=(",", ":")).encode()
+    return line + b"\n"
 
 
 def journal_path(output: Path) -> Path:
@@ -131,17 +140,19 @@ class _Journal:
         self.file.write(_header(settings))
         _sync(self.file)
 
-    def entries(self) -> Iterator[tuple[int, str]]:
-        """(output length, case id) of each complete entry after the header
-        (a last line cut short by a kill is not one)."""
+    def entries(self) -> Iterator[tuple[int, str, JSON]]:
+        """(output length, case id, note) of each complete entry after the
+        header (a last line cut short by a kill is not one); the note is
+        what the writer recorded with the case (``None`` if nothing)."""
         self.file.seek(0)
         self.file.readline()
         for line in self.file:
             if not line.endswith(b"\n"):
                 return
-            length, _, case_id = line[:-1].partition(b"\t")
+            length, _, rest = line[:-1].partition(b"\t")
+            case_id, _, note = rest.partition(b"\t")
             try:
-                entry = int(length), json.loads(case_id)
+                entry = int(length), json.loads(case_id), json.loads(note) if note else None
             except ValueError:
                 raise ResumeError(f"{self.path} is damaged; remove it and the output to start over") from None
             if not isinstance(entry[1], str):
@@ -214,7 +225,7 @@ class ExportWriter:
         self._owner_start = 0
         self._spools: dict[int, _Spool] = {}
         self._backlog = _Spool(spool_dir)
-        self._backlog_cases: list[tuple[str, int]] = []
+        self._backlog_cases: list[tuple[str, int, JSON]] = []
         self._pending: list[bytes] = []
         self._last_commit = time.monotonic()
         self._whole_cases = 0
@@ -244,19 +255,20 @@ class ExportWriter:
                 spool = self._spools[index] = _Spool(self._spool_dir)
             spool.write(data)
 
-    def done(self, index: int, case_id: str, error: E | None) -> E | DecodeError | None:
+    def done(self, index: int, case_id: str, error: E | None, note: JSON = None) -> E | DecodeError | None:
         """Case number ``index`` ended, with ``error`` if it failed: keep its
-        lines if it did not, else drop them.  Returns the case's error (or
-        the one that kept one of its pages from being written)."""
+        lines if it did not, else drop them.  ``note`` is journaled with the
+        case (JSON, such as the bookmark a sync advances to).  Returns the
+        case's error (or the one that kept one of its pages from being written)."""
         failure = error or self._unwritable.pop(index, None)
-        self._end(index, case_id, failure is None)
+        self._end(index, case_id, failure is None, note)
         return failure
 
-    def _end(self, index: int, case_id: str, ok: bool) -> None:
+    def _end(self, index: int, case_id: str, ok: bool, note: JSON) -> None:
         if index == self._owner:
             self._owner = None
             if ok:
-                self._finished(case_id)
+                self._finished(case_id, note)
             else:
                 self._out.truncate(self._owner_start)
                 self._out.seek(self._owner_start)
@@ -266,11 +278,11 @@ class ExportWriter:
         if ok and self._owner is None:
             if spool is not None:
                 spool.copy_to(self._out)
-            self._finished(case_id)
+            self._finished(case_id, note)
         elif ok:  # the owner's lines are being written: wait behind them
             if spool is not None:
                 spool.copy_to(self._backlog)
-            self._backlog_cases.append((case_id, self._backlog.size))
+            self._backlog_cases.append((case_id, self._backlog.size, note))
         if spool is not None:
             spool.close()
 
@@ -280,27 +292,27 @@ class ExportWriter:
         start = self._out.tell()
         self._backlog.copy_to(self._out)
         self._out.flush()
-        for case_id, end in self._backlog_cases:
-            self._pending.append(b"%d\t%s\n" % (start + end, json.dumps(case_id).encode()))
+        for case_id, end, note in self._backlog_cases:
+            self._pending.append(_entry(start + end, case_id, note))
         self._backlog.close()
         self._backlog, self._backlog_cases = _Spool(self._spool_dir), []
         self._maybe_commit()
 
-    def _finished(self, case_id: str) -> None:
+    def _finished(self, case_id: str, note: JSON) -> None:
         self._out.flush()
         if self._journal is not None:
-            self._pending.append(b"%d\t%s\n" % (self._out.tell(), json.dumps(case_id).encode()))
+            self._pending.append(_entry(self._out.tell(), case_id, note))
             self._maybe_commit()
 
     def _maybe_commit(self) -> None:
         if time.monotonic() - self._last_commit >= _COMMIT_INTERVAL:
             self.commit()
 
-    def write_case(self, case_id: str, cells: Iterable[TimelineCell]) -> None:
+    def write_case(self, case_id: str, cells: Iterable[TimelineCell], note: JSON = None) -> None:
         """Add one whole case (a page and its end)."""
         self._whole_cases -= 1  # negative: an index no page event uses
         self.page(self._whole_cases, case_id, cells)
-        error = self.done(self._whole_cases, case_id, None)
+        error = self.done(self._whole_cases, case_id, None, note)
         if error is not None:
             raise error
 
@@ -388,9 +400,14 @@ class ExportFile:
 
     def completed(self) -> Iterator[str]:
         """The ids of the cases a resumed journal records as complete."""
+        for case_id, _ in self.notes():
+            yield case_id
+
+    def notes(self) -> Iterator[tuple[str, JSON]]:
+        """(case id, note) of each case a resumed journal records as complete."""
         if self._journal is not None and self.resumed:
-            for _, case_id in self._journal.entries():
-                yield case_id
+            for _, case_id, note in self._journal.entries():
+                yield case_id, note
 
     def close(self) -> None:
         """Commit, then close the output and release the journal's lock."""
@@ -408,7 +425,7 @@ class ExportFile:
 def _cut_back(out: BinaryIO, journal: _Journal, output: Path) -> None:
     """Cut the output back to the journal's last complete case (dropping a half-written one)."""
     end = 0
-    for length, _ in journal.entries():
+    for length, _, _ in journal.entries():
         end = length
     journal.drop_partial_line()
     if os.fstat(out.fileno()).st_size < end:

@@ -44,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"aiocases {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     _export(_command(commands, "export", "Export the timelines of many cases as JSON Lines, one line per cell."))
+    _sync(_command(commands, "sync", "Keep an export current: each run writes only the cells new since the last."))
     _timeline(_command(commands, "timeline", "Print one case's timeline."))
     for name, verb in (("watch", "Add a user as a watcher of a case."), ("unwatch", "Remove a watcher from a case.")):
         sub = _command(commands, name, verb)
@@ -116,6 +117,24 @@ def _export(export: argparse.ArgumentParser) -> None:
     resume.add_argument("--overwrite", action="store_true", help="replace an existing --output instead of refusing")
     export.add_argument("--concurrency", type=_positive, default=DEFAULTS.max_concurrency, help=_CONCURRENCY)
     _order(export)
+
+
+def _sync(sync: argparse.ArgumentParser) -> None:
+    sync.add_argument("case_ids", nargs="*", metavar="CASE_ID", help="case UUIDs or keys (PROJ-123)")
+    sync.add_argument(
+        "--state",
+        required=True,
+        metavar="DIR",
+        help="where the bookmarks and the numbered JSONL file of each run live",
+    )
+    sync.add_argument("--input", metavar="FILE", help="read case ids from FILE, one per line (- for stdin)")
+    sync.add_argument("--query", metavar="Q", help="sync the cases this search finds, e.g. 'status:open'")
+    sync.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="export every cell again and rewrite the bookmarks (picks up edited and deleted comments)",
+    )
+    sync.add_argument("--concurrency", type=_positive, default=DEFAULTS.max_concurrency, help=_CONCURRENCY)
 
 
 def _timeline(timeline: argparse.ArgumentParser) -> None:

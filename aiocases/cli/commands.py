@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, stdout
 from aiocases.cli.exporting import ExportOptions, run_export
+from aiocases.cli.syncing import SyncOptions, run_sync
 from aiocases.client import CasesClient
 from aiocases.config import DEFAULTS
 from aiocases.models import Case, TimelineCell, to_api_json
@@ -171,6 +172,16 @@ async def run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
         )
         return await run_export(options, _client(args, max_concurrency=args.concurrency))
+    if args.command == "sync":
+        sync = SyncOptions(
+            state=args.state,
+            case_ids=args.case_ids,
+            input=args.input,
+            query=args.query,
+            full_refresh=args.full_refresh,
+            concurrency=args.concurrency,
+        )
+        return await run_sync(sync, _client(args, max_concurrency=args.concurrency))
     handlers = {
         "timeline": _timeline,
         "watch": _watch,

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from attrs import define, field, frozen
 
@@ -26,7 +26,18 @@ from aiocases.models import JSON, Case
 from aiocases.resume import LINE_FORMAT, ExportFile, ExportWriter, journal_path
 from aiocases.tasks import cancel_and_wait
 
-__all__ = ["ExportOptions", "Progress", "run_export"]
+__all__ = ["ExportOptions", "IdSources", "Outcome", "Progress", "fill_ids", "open_input", "run_export", "summary"]
+
+
+class IdSources(Protocol):
+    """Where the ids of a run come from: arguments, then ``input``, then ``query``."""
+
+    @property
+    def case_ids(self) -> Sequence[str]: ...
+    @property
+    def input(self) -> str | None: ...
+    @property
+    def query(self) -> str | None: ...
 
 
 @frozen
@@ -49,12 +60,15 @@ _FAILURES_SHOWN = 20
 
 
 @define
-class _Outcome:
+class Outcome:
+    """What a run's cases came to: failures (the first few kept) and cells written."""
+
     failures: list[tuple[str, BaseException]] = field(factory=list)
     failed: int = 0
     written_cells: int = 0
 
     def fail(self, case_id: str, error: BaseException) -> None:
+        """Count a failed case."""
         self.failed += 1
         if len(self.failures) < _FAILURES_SHOWN:
             self.failures.append((case_id, error))
@@ -77,7 +91,7 @@ def _open_output(options: ExportOptions) -> ExportFile:
 
 async def run_export(options: ExportOptions, client: CasesClient) -> int:
     """``aiocases export``: returns the exit status."""
-    fd = _input_fd(options.input)
+    fd = open_input(options.input)
     try:
         if not options.case_ids and fd is None and options.query is None:
             raise UsageError("no case ids: give them as arguments, with --input FILE (- for stdin) or --query Q")
@@ -95,12 +109,12 @@ async def run_export(options: ExportOptions, client: CasesClient) -> int:
 async def _export_into(export: ExportFile, options: ExportOptions, client: CasesClient, fd: int | None) -> int:
     ids = IdQueue()
     filling: asyncio.Task[None] | None = None
-    outcome = _Outcome()
+    outcome = Outcome()
     progress = Progress(sys.stderr, ids, client, outcome)
     try:
         ids.mark_done(export.completed())
         async with client:
-            filling = asyncio.ensure_future(_fill(ids, options, fd, client))
+            filling = asyncio.ensure_future(fill_ids(ids, options, fd, client))
             events = client.stream_timelines(
                 ids, page_size=options.page_size, ascending=options.ascending, concurrency=options.concurrency
             )
@@ -112,11 +126,11 @@ async def _export_into(export: ExportFile, options: ExportOptions, client: Cases
             await cancel_and_wait([filling])
         ids.close()
         progress.finish()
-    _summary(progress, ids, outcome, client)
+    summary(progress, ids, outcome, client)
     return EXIT_FAILED if outcome.failed else EXIT_OK
 
 
-def _take(event: ExportEvent, writer: ExportWriter, progress: Progress, outcome: _Outcome) -> None:
+def _take(event: ExportEvent, writer: ExportWriter, progress: Progress, outcome: Outcome) -> None:
     """One event into the output; a case whose cells cannot be written fails alone."""
     if isinstance(event, TimelinePage):
         writer.page(event.index, event.case_id, event.cells)
@@ -130,7 +144,10 @@ def _take(event: ExportEvent, writer: ExportWriter, progress: Progress, outcome:
     progress.update(case=True)
 
 
-def _summary(progress: Progress, ids: IdQueue, outcome: _Outcome, client: CasesClient) -> None:
+def summary(
+    progress: Progress, ids: IdQueue, outcome: Outcome, client: CasesClient, verb: str = "exported", where: str = ""
+) -> None:
+    """The run's summary on stderr: cases, cells, requests, and the first failures."""
     elapsed = time.monotonic() - progress.started
     notes = [f"{outcome.failed} failed"]
     if ids.already_done:
@@ -138,7 +155,7 @@ def _summary(progress: Progress, ids: IdQueue, outcome: _Outcome, client: CasesC
     if ids.duplicates:
         notes.append(f"{ids.duplicates} duplicate ids skipped")
     print(
-        f"exported {progress.done - outcome.failed} cases ({', '.join(notes)}), {outcome.written_cells:,} cells"
+        f"{verb} {progress.done - outcome.failed} cases ({', '.join(notes)}), {outcome.written_cells:,} cells{where}"
         f" in {elapsed:.1f}s; {client.stats.requests} requests, {client.stats.retries} retries,"
         f" {client.stats.throttled} rate limited",
         file=sys.stderr,
@@ -149,7 +166,7 @@ def _summary(progress: Progress, ids: IdQueue, outcome: _Outcome, client: CasesC
         print(f"  ... and {outcome.failed - len(outcome.failures)} more", file=sys.stderr)
 
 
-def _input_fd(name: str | None) -> int | None:
+def open_input(name: str | None) -> int | None:
     """The descriptor ids are read from (``-``: stdin), opened now so that
     errors are reported before anything is written."""
     if name is None:
@@ -180,7 +197,7 @@ def _refuse_same_file(fd: int | None, output: Path | None) -> None:
             raise UsageError(f"--input and --output are the same file ({path}): the export would overwrite its ids")
 
 
-async def _fill(queue: IdQueue, options: ExportOptions, fd: int | None, client: CasesClient) -> None:
+async def fill_ids(queue: IdQueue, options: IdSources, fd: int | None, client: CasesClient) -> None:
     """Queue the ids of the arguments, then of the input, as they arrive,
     then of the search's cases, a page at a time (never all in memory)."""
     error: BaseException | None = None
@@ -217,7 +234,7 @@ _SEARCH_BATCH = 100
 class Progress:
     """A one-line progress display on a terminal, as wide as the terminal; silent otherwise."""
 
-    def __init__(self, stream: TextIO | None, ids: IdQueue, client: CasesClient, outcome: _Outcome) -> None:
+    def __init__(self, stream: TextIO | None, ids: IdQueue, client: CasesClient, outcome: Outcome) -> None:
         self.stream = stream
         self.enabled = stream is not None and stream.isatty()
         self.ids = ids
