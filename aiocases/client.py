@@ -21,7 +21,7 @@ from aiocases import sansio
 from aiocases.config import DEFAULTS, Credentials, resolve_base_url, resolve_credentials
 from aiocases.errors import CasesError, ClientClosed, DecodeError, RateLimited, TransportError
 from aiocases.events import EventHook, RequestDone, Retrying, emit, rate_limit_headers
-from aiocases.export import CaseIds, CaseTimeline, ExportEvent, collect, stream
+from aiocases.export import CaseIds, CaseTimeline, ExportEvent, WalkCase, collect, stream
 from aiocases.gcpause import without_gc
 from aiocases.models import JSON, Case, TimelineCell, Watcher, structure_list
 from aiocases.pagination import TRUSTED_PAGE_SIZE, FetchPage, PageSizes, Walk, walk_pages, walk_timeline
@@ -239,10 +239,6 @@ class CasesClient:
         _check_int("first_page", first_page, 1)
         if first_page > TRUSTED_PAGE_SIZE:
             raise ValueError(f"first_page must be at most {TRUSTED_PAGE_SIZE}, got {first_page}")
-        workers = self._limits.max_concurrency if concurrency is None else concurrency
-        _check_int("concurrency", workers, 1)
-        if isinstance(case_ids, (str, bytes)):
-            raise ValueError("case_ids must be an iterable of case ids, not a single string")
 
         def walk_case(case_id: str) -> AsyncGenerator[list[TimelineCell], None]:
             bookmark = None if full_refresh else bookmarks.get(case_id)
@@ -251,15 +247,7 @@ class CasesClient:
             fetch, path = self._page_fetcher(case_id, TRUSTED_PAGE_SIZE, ascending=False)
             return walk_since(fetch, bookmark, first_page=first_page, max_pages=self._limits.max_pages, path=path)
 
-        events = stream(
-            case_ids,
-            walk_case,
-            concurrency=workers,
-            fail_fast=fail_fast,
-            max_wait=self._limits.max_wait,
-            track=self._exports,
-        )
-        return synced(events, bookmarks, full_refresh)
+        return synced(self._stream(case_ids, walk_case, concurrency, fail_fast), bookmarks, full_refresh)
 
     def search_cases(
         self,
@@ -374,15 +362,21 @@ class CasesClient:
         ``contextlib.aclosing`` to stop early: closing cancels and awaits the
         cases in progress."""
         sansio.validate_page(0, page_size, ascending)
-        workers = self._limits.max_concurrency if concurrency is None else concurrency
-        _check_int("concurrency", workers, 1)
-        if isinstance(case_ids, (str, bytes)):
-            raise ValueError("case_ids must be an iterable of case ids, not a single string")
 
         def walk_case(case_id: str) -> AsyncGenerator[list[TimelineCell], None]:
             # No read-ahead: the cases in progress already fill the budget.
             return walk_pages(*self._walk(case_id, page_size, ascending, prefetch=1))
 
+        return self._stream(case_ids, walk_case, concurrency, fail_fast)
+
+    def _stream(
+        self, case_ids: CaseIds, walk_case: WalkCase, concurrency: int | None, fail_fast: bool
+    ) -> AsyncGenerator[ExportEvent, None]:
+        """Many cases, each walked by ``walk_case``, as one stream of events; arguments checked now."""
+        workers = self._limits.max_concurrency if concurrency is None else concurrency
+        _check_int("concurrency", workers, 1)
+        if isinstance(case_ids, (str, bytes)):
+            raise ValueError("case_ids must be an iterable of case ids, not a single string")
         return stream(
             case_ids,
             walk_case,

@@ -28,10 +28,22 @@ from aiocases.errors import CasesError, ClientClosed, Forbidden, RateLimited, Tr
 from aiocases.models import TimelineCell
 from aiocases.tasks import cancel_and_wait
 
-__all__ = ["CaseDone", "CaseIds", "CaseTimeline", "ExportEvent", "TimelinePage", "collect", "is_fatal", "stream"]
+__all__ = [
+    "CaseDone",
+    "CaseIds",
+    "CaseTimeline",
+    "ExportEvent",
+    "TimelinePage",
+    "WalkCase",
+    "collect",
+    "is_fatal",
+    "stream",
+]
 
 #: Case ids for an export: any iterable or async iterable of strings.
 CaseIds = Iterable[str] | AsyncIterable[str]
+#: Walks one case: its pages of new cells.
+#: Walks one case: its pages of new cells.
 WalkCase = Callable[[str], AsyncIterator[list[TimelineCell]]]
 
 
