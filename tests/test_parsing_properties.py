@@ -8,16 +8,22 @@ every timestamp variant (``Z`` or an offset, 0-9 fractional digits).
 from __future__ import annotations
 
 import copy
+import gc
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiocases import DecodeError, TimelineCell, from_api_json, models, to_api_json
-from aiocases.models import _STRUCTURE_CELL, _cell_fast, parse_timestamp, structure_list
+from aiocases.models import _STRUCTURE_CELL, CellAttributes, _cell_fast, parse_timestamp, structure_list
 
 JSON_LEAF = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
 JSON_VALUE = st.recursive(
@@ -93,12 +99,34 @@ def test_any_well_formed_cell_parses_and_round_trips(raw: dict[str, object]) -> 
         assert value is None or value.tzinfo is not None
 
 
+FAST_PATHS = [pytest.param(_cell_fast, id="python")]
+if models._CELL_FAST is not _cell_fast:
+    FAST_PATHS.append(pytest.param(models._CELL_FAST, id="c"))
+
+
+@pytest.mark.parametrize("fast_path", FAST_PATHS)
 @settings(max_examples=400, deadline=None)
-@given(CELLS)
-def test_fast_path_agrees_with_generated_functions(raw: dict[str, object]) -> None:
-    fast = _cell_fast(copy.deepcopy(raw))
+@given(raw=CELLS)
+def test_fast_path_agrees_with_generated_functions(
+    fast_path: Callable[[object], object], raw: dict[str, object]
+) -> None:
+    fast = fast_path(copy.deepcopy(raw))
     generated = _STRUCTURE_CELL(copy.deepcopy(raw), TimelineCell)
     assert fast is None or fast == generated
+
+
+def _c_takes_what_python_takes(raw: dict[str, object]) -> None:
+    if models._CELL_FAST is _cell_fast:
+        pytest.skip("the C speedups are not built here (or AIOCASES_NO_EXTENSIONS is set)")
+    python, c = _cell_fast(copy.deepcopy(raw)), models._CELL_FAST(copy.deepcopy(raw))
+    assert (python is None) == (c is None)
+    if c is not None:
+        assert c == python and hash(c) == hash(python) and repr(c) == repr(python)
+        assert type(c) is TimelineCell and type(c.attributes) is CellAttributes
+        # Immutable values, off the collector's lists (they can form no cycle).
+        assert not gc.is_tracked(c) and not gc.is_tracked(c.attributes)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            c.attributes.type = "X"  # type: ignore[misc]
 
 
 @settings(max_examples=200, deadline=None)
@@ -212,3 +240,18 @@ def test_the_recorded_response_takes_the_fast_path(monkeypatch: pytest.MonkeyPat
     assert cell.attributes.cell_content is not None and cell.attributes.cell_content.message == "Hello World !"
     assert cell.attributes.author is not None and cell.attributes.author.content is not None
     assert cell.attributes.author.content.extra == {"active": True}
+
+
+@settings(max_examples=400, deadline=None)
+@given(CELLS | REAL_SHAPED)
+def test_the_c_fast_path_takes_what_the_python_one_takes(raw: dict[str, object]) -> None:
+    """Rule for rule: the same cells taken (equal models) and the same left to the generated path."""
+    _c_takes_what_python_takes(raw)
+
+
+def test_no_extensions_means_pure_python() -> None:
+    """``AIOCASES_NO_EXTENSIONS=1`` keeps the pure-Python fast path, built or not."""
+    code = "from aiocases import models; print(models._CELL_FAST is models._cell_fast)"
+    env = {**os.environ, "AIOCASES_NO_EXTENSIONS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "True"
