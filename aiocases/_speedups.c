@@ -179,6 +179,22 @@ timestamp(PyObject *value, int created)
     return result;
 }
 
+/* 1: ``*out`` is the datetime of ``raw`` (a new reference; NULL when ``raw``
+ * is None); 0: a value the fast path does not take; -1: an error. */
+static int
+timestamp_of(PyObject *raw, int created, PyObject **out)
+{
+    *out = NULL;
+    if (raw == Py_None) {
+        return 1;
+    }
+    *out = timestamp(raw, created);
+    if (*out != NULL) {
+        return 1;
+    }
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 /* The unlisted members of ``attributes`` as a read-only mapping (new reference). */
 static PyObject *
 unlisted(PyObject *attributes)
@@ -264,32 +280,13 @@ cell_fast(PyObject *module, PyObject *raw)
         PyObject *content_values[CONTENT_FIELDS] = {message, state.empty};
         CHECK(content = build(state.content_type, state.content_members, content_values, CONTENT_FIELDS));
     }
-    if (raw_created != Py_None) {
-        created = timestamp(raw_created, 1);
-        if (created == NULL) {
-            if (!PyErr_Occurred()) {
-                result = Py_NewRef(Py_None);
-            }
-            goto done;
+    int taken;
+    if ((taken = timestamp_of(raw_created, 1, &created)) < 1 || (taken = timestamp_of(raw_modified, 0, &modified)) < 1
+        || (taken = timestamp_of(raw_deleted, 0, &deleted)) < 1) {
+        if (taken == 0) {
+            result = Py_NewRef(Py_None);
         }
-    }
-    if (raw_modified != Py_None) {
-        modified = timestamp(raw_modified, 0);
-        if (modified == NULL) {
-            if (!PyErr_Occurred()) {
-                result = Py_NewRef(Py_None);
-            }
-            goto done;
-        }
-    }
-    if (raw_deleted != Py_None) {
-        deleted = timestamp(raw_deleted, 0);
-        if (deleted == NULL) {
-            if (!PyErr_Occurred()) {
-                result = Py_NewRef(Py_None);
-            }
-            goto done;
-        }
+        goto done;
     }
     if (PyDict_GET_SIZE(attributes) != given) {  /* an unlisted key, or a listed one that is null */
         CHECK(extra = unlisted(attributes));

@@ -23,6 +23,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from attrs import field, frozen
 
@@ -30,7 +31,7 @@ from aiocases.errors import DecodeError, PageLimitExceeded
 from aiocases.models import TimelineCell
 from aiocases.tasks import cancel_and_wait
 
-__all__ = ["TRUSTED_PAGE_SIZE", "FetchPage", "PageSizes", "Walk", "walk_pages", "walk_timeline"]
+__all__ = ["TRUSTED_PAGE_SIZE", "FetchPage", "PageSizes", "Walk", "unique", "walk_pages", "walk_timeline"]
 
 _log = logging.getLogger("aiocases")
 
@@ -57,24 +58,32 @@ class _Seen:
         seen = self._all
         if seen is None:  # bounded: only the recent pages' ids count
             new = len(ids) == len(page) and all(recent.isdisjoint(ids) for recent in self._recent)
-            fresh = page if new else _unique(page, set().union(*self._recent))
+            fresh = page if new else unique(page, set().union(*self._recent))
             self._recent.append(ids)
             return fresh
         # The usual page has no id seen before and none twice: set operations only.
         if len(ids) == len(page) and seen.isdisjoint(ids):
             seen.update(ids)
             return page
-        return _unique(page, seen)
+        return unique(page, seen)
 
 
-def _unique(cells: list[TimelineCell], seen: set[str]) -> list[TimelineCell]:
-    """The cells whose ids are not in ``seen``, each once; adds them to ``seen``."""
-    unique = []
-    for cell in cells:
-        if cell.id not in seen:
-            seen.add(cell.id)
-            unique.append(cell)
-    return unique
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_I = TypeVar("_I", bound=_HasId)
+
+
+def unique(items: list[_I], seen: set[str]) -> list[_I]:
+    """The items (cells, cases) whose ids are not in ``seen``, each once, in order; adds them to ``seen``."""
+    kept = []
+    for item in items:
+        if item.id not in seen:
+            seen.add(item.id)
+            kept.append(item)
+    return kept
 
 
 class PageSizes:

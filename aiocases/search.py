@@ -41,6 +41,7 @@ from attrs import frozen
 
 from aiocases.errors import BadRequest, PageLimitExceeded
 from aiocases.models import JSON, Case, structure_list
+from aiocases.pagination import unique
 from aiocases.sansio import Request, data_of
 
 __all__ = ["SearchPage", "read_page", "walk_search"]
@@ -96,7 +97,7 @@ async def walk_search(fetch: FetchSearchPage, page_size: int, max_pages: int) ->
         ids = {case.id for case in page.cases}
         fresh = [case for case in page.cases if not any(case.id in seen for seen in recent)]
         recent.append(ids)
-        for case in _once(fresh):
+        for case in unique(fresh, set()):
             yield case
         if len(page.cases) < page_size:
             return
@@ -125,14 +126,3 @@ def _served(asked: int, current: int | None) -> int:
     ``current`` when that is the page asked for or the one after (a server
     counting from 1 asked for 0), else the page asked for."""
     return current if current in (asked, asked + 1) else asked
-
-
-def _once(cases: list[Case]) -> list[Case]:
-    """``cases`` without repeats inside the page itself."""
-    seen: set[str] = set()
-    unique = []
-    for case in cases:
-        if case.id not in seen:
-            seen.add(case.id)
-            unique.append(case)
-    return unique

@@ -17,7 +17,6 @@ from aiocases import (
     CasesClient,
     DecodeError,
     NotFound,
-    Request,
     Response,
     RetryPolicy,
     ServerError,
@@ -25,7 +24,7 @@ from aiocases import (
     TransportError,
 )
 from aiocases.sansio import comment_request
-from aiocases.testing import FakeCasesAPI, Faults, MockTransport, json_response
+from aiocases.testing import FakeCasesAPI, Faults, MockTransport, json_response, scripted
 from aiocases.testing.limits import RateLimitRule
 
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "real-responses"
@@ -100,18 +99,6 @@ def test_the_request_body_is_the_recorded_one() -> None:
     assert (request.method, request.path) == (interaction["request"]["method"], interaction["request"]["path"])
     assert json.loads(request.body) == interaction["request"]["body"]
     assert not request.replayable
-
-
-def scripted(*answers: Response | Exception) -> MockTransport:
-    queue = list(answers)
-
-    def handler(request: Request) -> Response:
-        answer = queue.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    return MockTransport(handler)
 
 
 def quick(transport: MockTransport) -> CasesClient:

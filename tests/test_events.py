@@ -8,25 +8,13 @@ import random
 
 import pytest
 
-from aiocases import CasesClient, Request, Response, RetryPolicy, TransportError
+from aiocases import CasesClient, RetryPolicy, TransportError
 from aiocases.events import Event, RequestDone, Retrying, Throttled
-from aiocases.testing import FakeCasesAPI, MockTransport, json_response
+from aiocases.testing import FakeCasesAPI, MockTransport, json_response, scripted
 
 PAGE = {"data": [{"id": "c1", "type": "timeline_cell", "attributes": {"type": "COMMENT"}}]}
 LIMITS = {"X-RateLimit-Limit": "30", "X-RateLimit-Period": "10", "X-RateLimit-Remaining": "29",
           "X-RateLimit-Reset": "7", "X-RateLimit-Name": "cases_timelines"}  # fmt: skip
-
-
-def scripted(*answers: Response | Exception) -> MockTransport:
-    queue = list(answers)
-
-    def handler(request: Request) -> Response:
-        answer = queue.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    return MockTransport(handler)
 
 
 def client(transport: MockTransport, events: list[Event]) -> CasesClient:

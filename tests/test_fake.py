@@ -69,3 +69,23 @@ def test_the_fake_never_reads_a_terminal() -> None:
         fake.stdout.close()
         os.close(leader)
         os.close(follower)
+
+
+def test_testing_public_names_are_pinned() -> None:
+    import aiocases.testing
+
+    assert sorted(aiocases.testing.__all__) == [
+        "CaseStore",
+        "FakeCase",
+        "FakeCasesAPI",
+        "Faults",
+        "Generator",
+        "LoopbackServer",
+        "MockTransport",
+        "RateLimitRule",
+        "RecordedRequest",
+        "json_response",
+        "scripted",
+    ]
+    for name in aiocases.testing.__all__:
+        assert getattr(aiocases.testing, name) is not None

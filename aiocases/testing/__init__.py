@@ -11,7 +11,7 @@ from aiocases.testing.app import RecordedRequest
 from aiocases.testing.data import FakeCase, Generator
 from aiocases.testing.faults import Faults
 from aiocases.testing.limits import RateLimitRule
-from aiocases.testing.mock import MockTransport, json_response
+from aiocases.testing.mock import MockTransport, json_response, scripted
 from aiocases.testing.server import FakeCasesAPI, LoopbackServer
 from aiocases.testing.store import CaseStore
 
@@ -26,4 +26,5 @@ __all__ = [
     "RateLimitRule",
     "RecordedRequest",
     "json_response",
+    "scripted",
 ]

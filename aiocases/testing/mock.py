@@ -22,7 +22,7 @@ from aiocases.models import JSON
 from aiocases.sansio import Request
 from aiocases.transport import Response
 
-__all__ = ["MockTransport", "json_response"]
+__all__ = ["MockTransport", "json_response", "scripted"]
 
 Handler = Callable[[Request], Response | Awaitable[Response]]
 
@@ -49,3 +49,20 @@ def json_response(status: int, document: JSON, headers: Mapping[str, str] | None
     return Response(
         status, {"Content-Type": "application/vnd.api+json", **(headers or {})}, json.dumps(document).encode()
     )
+
+
+def scripted(*answers: Response | Exception) -> MockTransport:
+    """A transport giving ``answers`` in order, one per try (retries included);
+    an exception among them is raised for that try, as a network failure
+    would be (a :class:`~aiocases.errors.TransportError`, say)."""
+    queue = list(answers)
+
+    def handler(request: Request) -> Response:
+        if not queue:
+            raise AssertionError(f"no answer left for {request.method} {request.target}")
+        answer = queue.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return MockTransport(handler)
