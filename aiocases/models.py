@@ -71,13 +71,30 @@ def _extra() -> Mapping[str, JSON]:
     return field(default=_EMPTY, hash=False, kw_only=True)
 
 
+class _Value:
+    """What every model shares: it pickles and deep-copies (its ``extra``, a
+    read-only view, travels as a plain dict), so results cross processes
+    (multiprocessing, arq) and ``copy.deepcopy`` works."""
+
+    __slots__ = ()
+
+    def __getstate__(self) -> dict[str, object]:
+        state = {name: getattr(self, name) for name in _names(type(self))}
+        state["extra"] = dict(cast(Mapping[str, JSON], state["extra"]))
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, MappingProxyType(value) if name == "extra" else value)  # type: ignore[arg-type]
+
+
 # Models are values: no ``__weakref__`` slot.  Besides saving a word per
 # object, that gives the cell classes the layout ``_builder`` needs below.
-_model = frozen(weakref_slot=False)
+_model = frozen(weakref_slot=False, getstate_setstate=False)
 
 
 @_model
-class AuthorContent:
+class AuthorContent(_Value):
     """Profile of the user who wrote a cell (``attributes.author.content``).
 
     The real API sends the user id as ``ID``; it is read into ``id`` either way.
@@ -92,7 +109,7 @@ class AuthorContent:
 
 
 @_model
-class Author:
+class Author(_Value):
     """``attributes.author``: ``type`` is ``"USER"`` today; others are kept as given."""
 
     type: str | None = None
@@ -101,7 +118,7 @@ class Author:
 
 
 @_model
-class CellContent:
+class CellContent(_Value):
     """``attributes.cell_content``: ``message`` (Markdown) for ``COMMENT`` cells."""
 
     message: str | None = None
@@ -109,7 +126,7 @@ class CellContent:
 
 
 @_model
-class CellAttributes:
+class CellAttributes(_Value):
     """``data[].attributes`` of a timeline cell; timestamps are timezone-aware.
 
     ``content`` is not on the reference page, but real responses carry it (a
@@ -126,7 +143,7 @@ class CellAttributes:
 
 
 @_model
-class TimelineCell:
+class TimelineCell(_Value):
     """One event of a case's timeline (``data[]`` of "Get case timeline")."""
 
     id: str
@@ -136,7 +153,7 @@ class TimelineCell:
 
 
 @_model
-class ResourceRef:
+class ResourceRef(_Value):
     """A JSON:API resource identifier (``{"id": ..., "type": ...}``)."""
 
     id: str
@@ -145,7 +162,7 @@ class ResourceRef:
 
 
 @_model
-class WatcherUser:
+class WatcherUser(_Value):
     """``relationships.user`` of a watcher."""
 
     data: ResourceRef | None = None
@@ -153,7 +170,7 @@ class WatcherUser:
 
 
 @_model
-class WatcherRelationships:
+class WatcherRelationships(_Value):
     """``relationships`` of a watcher."""
 
     user: WatcherUser | None = None
@@ -161,7 +178,7 @@ class WatcherRelationships:
 
 
 @_model
-class Watcher:
+class Watcher(_Value):
     """One watcher of a case (``data[]`` of "List case watchers")."""
 
     id: str
@@ -179,7 +196,7 @@ class Watcher:
 
 
 @_model
-class Relationship:
+class Relationship(_Value):
     """A JSON:API relationship: ``{"data": {"id": ..., "type": ...}}`` (``data`` may be null)."""
 
     data: ResourceRef | None = None
@@ -187,7 +204,7 @@ class Relationship:
 
 
 @_model
-class CaseRelationships:
+class CaseRelationships(_Value):
     """``relationships`` of a case: the users it is assigned to, created and
     modified by, and its project."""
 
@@ -199,7 +216,7 @@ class CaseRelationships:
 
 
 @_model
-class CaseAttributes:
+class CaseAttributes(_Value):
     """``attributes`` of a case ("Search cases").  ``public_id`` and
     ``created_by_author`` are not in Datadog's schema but real responses
     carry them; every other member (``comment_count``, ``insights``,
@@ -223,7 +240,7 @@ class CaseAttributes:
 
 
 @_model
-class Case:
+class Case(_Value):
     """One case (``data[]`` of "Search cases"), with its most used fields at
     hand: ``case.key``, ``case.title``, ``case.project`` (the project's id),
     ``case.author`` and so on read ``attributes`` and ``relationships``."""
@@ -342,7 +359,7 @@ def format_timestamp(value: datetime) -> str:
 _T = TypeVar("_T")
 # Fields whose JSON:API value is an object of open shape: anything else there
 # is kept raw in ``extra`` rather than rejected.
-_OPEN_OBJECTS = {
+_OPEN_OBJECTS: Mapping[type, tuple[str, ...]] = {
     Author: ("content",),
     CellAttributes: ("author", "cell_content"),
 }
@@ -535,7 +552,8 @@ def _builder(cls: type[_T]) -> Callable[..., _T]:
     names = _names(cls)
     if "__slots__" not in cls.__dict__:
         return cls
-    building = type(f"_Building{cls.__name__}", (), {"__slots__": cls.__dict__["__slots__"]})
+    # Same bases, same slots: the one layout CPython lets ``__class__`` move between.
+    building = type(f"_Building{cls.__name__}", cls.__bases__, {"__slots__": cls.__dict__["__slots__"]})
     namespace: dict[str, object] = {"_new": object.__new__, "_building": building, "_cls": cls}
     lines = [f"def build({', '.join(names)}):", "    o = _new(_building)"]
     lines += [f"    o.{name} = {name}" for name in names]

@@ -244,3 +244,22 @@ def test_without_gc_restores_the_collector(gc_on: bool) -> None:
         assert gc.isenabled() is gc_on
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_models_pickle_and_deep_copy() -> None:
+    """Results cross processes (multiprocessing, arq) and copy deeply; ``extra`` stays read-only."""
+    import copy
+    import pickle
+
+    (cell,) = structure_list(TimelineCell, [REAL_CELL])
+    odd = {**REAL_CELL, "id": "odd", "new_member": {"kept": [1, 2]}}
+    (generic,) = structure_list(TimelineCell, [odd])  # an unlisted member: the generated path
+    watcher = from_api_json(
+        Watcher, {"id": "w", "type": "watcher", "relationships": {"user": {"data": {"id": "u", "type": "user"}}}}
+    )
+    for model in (cell, generic, watcher, cell.attributes.author):
+        for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model), copy.copy(model)):
+            assert clone == model and hash(clone) == hash(model) and type(clone) is type(model)
+            with pytest.raises(TypeError):
+                clone.extra["x"] = 1  # type: ignore[index]
+    assert pickle.loads(pickle.dumps(generic)).extra == {"new_member": {"kept": [1, 2]}}
