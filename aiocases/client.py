@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import itertools
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
@@ -25,7 +27,7 @@ from aiocases.export import CaseIds, CaseTimeline, ExportEvent, WalkCase, collec
 from aiocases.gcpause import without_gc
 from aiocases.models import JSON, Case, TimelineCell, Watcher, structure_list
 from aiocases.pagination import TRUSTED_PAGE_SIZE, FetchPage, PageSizes, Walk, walk_pages, walk_timeline
-from aiocases.ratelimit import Gate, Stats
+from aiocases.ratelimit import Gate, SharedBudget, Stats
 from aiocases.retry import RetryPolicy
 from aiocases.search import SearchPage, read_page, walk_search
 from aiocases.sync import Bookmark, SyncEvent, synced, walk_since
@@ -73,6 +75,12 @@ class CasesClient:
     ``timeout`` each, plus up to ``max_wait`` of rate-limit hold before each
     try, plus the retry delays (``RetryPolicy``: at most 10 s each).
 
+    ``budget`` shares the rate budget with every process using the same
+    credentials (:class:`~aiocases.redisbudget.RedisBudget`: ``pip install
+    'aiocases[redis]'``); without it, ``AIOCASES_REDIS_URL`` makes one.  A
+    shared budget that fails or is slow is left aside (one WARNING) and asked
+    again a second later; the gate counts alone meanwhile.
+
     ``on_event`` is called with an :mod:`aiocases.events` event for each try
     answered or failed (:class:`~aiocases.events.RequestDone`), each retry
     (:class:`~aiocases.events.Retrying`) and each rate-limit hold
@@ -97,6 +105,7 @@ class CasesClient:
         max_pages: int = DEFAULTS.max_pages,
         transport: Transport | None = None,
         on_event: EventHook | None = None,
+        budget: SharedBudget | None = None,
     ) -> None:
         if retry_policy is not None and max_retries is not None:
             raise ValueError("pass retry_policy or max_retries, not both: the policy holds its own max_retries")
@@ -118,7 +127,20 @@ class CasesClient:
         """Counters: ``requests``, ``retries``, ``throttled`` (429s), ``rate_limit_wait`` and
         ``rate_limit_held`` (seconds)."""
         self._on_event = on_event
-        self._gate = Gate(max_concurrency, stats=self.stats, rng=rng, max_wait=self._limits.max_wait, on_event=on_event)
+        namespace = self._credentials.fingerprint() if self._credentials is not None else "transport"
+        self._gate = Gate(
+            max_concurrency,
+            stats=self.stats,
+            rng=rng,
+            max_wait=self._limits.max_wait,
+            on_event=on_event,
+            namespace=namespace,
+        )
+        self._budget = budget
+        self._redis_url = None if budget is not None else (os.environ.get("AIOCASES_REDIS_URL") or None)
+        if self._redis_url is not None and importlib.util.find_spec("redis") is None:
+            raise ValueError("AIOCASES_REDIS_URL is set, but the redis package is not: pip install 'aiocases[redis]'")
+        self._owned_budget: SharedBudget | None = None
         self._transport: Transport | None = None
         self._owned: AiohttpTransport | None = None  # the transport this client made, and closes
         self._exports: set[asyncio.Task[None]] = set()
@@ -159,6 +181,12 @@ class CasesClient:
                 max_body=self._limits.max_response_bytes,
             )
             self._transport = self._owned
+        shared = self._budget
+        if shared is None and self._redis_url is not None and self._owned_budget is None:
+            from aiocases.redisbudget import RedisBudget
+
+            shared = self._owned_budget = RedisBudget(self._redis_url)
+        self._gate.set_shared(shared or self._owned_budget)
         return self
 
     async def __aexit__(
@@ -178,6 +206,9 @@ class CasesClient:
         if self._owned is not None:  # an injected transport is its owner's to close
             await self._owned.close()
             self._owned = None
+        if self._owned_budget is not None:  # as is a budget given to the client
+            await self._owned_budget.close()
+            self._owned_budget = None
 
     # -- the four operations ---------------------------------------------------
 

@@ -6,6 +6,7 @@ are tested without touching ``os.environ``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 
@@ -67,6 +68,12 @@ class Credentials:
     api_key: str = field(default="", repr=_redacted)
     app_key: str = field(default="", repr=_redacted)
     access_token: str = field(default="", repr=_redacted)
+
+    def fingerprint(self) -> str:
+        """A name for these credentials that reveals nothing of them (the start of
+        their SHA-256): what a budget shared in Redis is kept under."""
+        secret = "\0".join((self.api_key, self.app_key, self.access_token))
+        return hashlib.sha256(secret.encode()).hexdigest()[:24]
 
     def headers(self) -> dict[str, str]:
         """The authentication headers of every request."""

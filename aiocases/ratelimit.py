@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import random
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
+from typing import Protocol
 
 from attrs import define, field, frozen
 
@@ -37,9 +39,20 @@ from aiocases.errors import ClientClosed, RateLimited
 from aiocases.events import EventHook, Throttled, emit
 from aiocases.sansio import header_seconds, retry_after
 
-__all__ = ["Bucket", "ConcurrencyLimit", "Gate", "RateLimitInfo", "Stats", "Ticket"]
+__all__ = [
+    "BudgetUnavailable",
+    "Bucket",
+    "ConcurrencyLimit",
+    "Gate",
+    "Observation",
+    "RateLimitInfo",
+    "SharedBudget",
+    "Stats",
+    "Ticket",
+]
 
 Clock = Callable[[], float]
+_log = logging.getLogger("aiocases")
 
 
 @define
@@ -89,6 +102,48 @@ class RateLimitInfo:
         )
 
 
+@frozen
+class Observation:
+    """What one response said of a group's limit, for a budget shared with
+    other processes (``None`` where it said nothing): ``X-RateLimit-Limit``,
+    ``-Period`` and ``-Reset`` in seconds, ``-Remaining``, and for a 429 the
+    wait it asked for."""
+
+    limit: int | None = None
+    period: float | None = None
+    remaining: int | None = None
+    reset: float | None = None
+    throttled: bool = False
+    retry_after: float | None = None
+
+    @classmethod
+    def of(cls, info: RateLimitInfo | None, status: int, headers: Mapping[str, str]) -> Observation:
+        """The observation of a response with these headers."""
+        throttled = status == 429
+        wait = retry_after(headers) if throttled else None
+        if info is None:
+            return cls(throttled=throttled, retry_after=wait)
+        return cls(info.limit, info.period, info.remaining, info.reset, throttled, wait)
+
+
+class BudgetUnavailable(Exception):
+    """A shared budget did not answer in time, or failed: the gate goes on with its own count."""
+
+
+class SharedBudget(Protocol):
+    """Counts of sends shared by every process of one credential (``namespace``):
+    :class:`~aiocases.redisbudget.RedisBudget` keeps them in Redis."""
+
+    async def reserve(self, namespace: str, group: str, observed: Observation | None = None) -> float:
+        """Apply ``observed``, then count a send of ``group`` (0.0) or say how long to wait."""
+
+    async def observe(self, namespace: str, group: str, observed: Observation) -> None:
+        """Apply one response at once (a 429)."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
 def _count(value: str | None, *, minimum: int) -> int | None:
     try:
         number = int(value) if value is not None else None
@@ -107,6 +162,8 @@ _MAX_PERIOD = 7 * 86400.0
 _ALIGN_TOLERANCE = 1.05
 # Released a little after the boundary the clocks agree on, for skew.
 _ALIGN_MARGIN = 0.03
+# Once a shared budget fails, it is asked again after this many seconds.
+_SHARED_RETRY = 1.0
 # Without any hint from the server, a 429 holds the group this long (doubling).
 _DEFAULT_HOLD = 1.0
 _MAX_HOLD = 60.0
@@ -355,9 +412,17 @@ class Gate:
         probe_interval: float = 30.0,
         max_wait: float = DEFAULTS.max_wait,
         on_event: EventHook | None = None,
+        shared: SharedBudget | None = None,
+        namespace: str = "",
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self._on_event = on_event
+        self._shared = shared
+        self._namespace = namespace
+        self._observed: dict[str, Observation] = {}  # each group's latest answer, for the next reservation
+        self._shared_down_until: float | None = None  # while set, the shared budget is not asked
+        self._publishing: set[asyncio.Task[None]] = set()
+        self._published: set[str] = set()  # groups whose first answer the other processes were told
         self.concurrency = ConcurrencyLimit(max_concurrency, clock=clock, probe_interval=probe_interval)
         self.max_wait = max_wait
         self._groups = _Groups()
@@ -373,6 +438,13 @@ class Gate:
         self._holding = 0  # requests sleeping in a hold, and since when one has been
         self._hold_started = 0.0
 
+    def set_shared(self, shared: SharedBudget | None) -> None:
+        """Count sends with other processes in ``shared`` from now on (``None``: alone)."""
+        self._shared = shared
+        self._observed.clear()
+        self._published.clear()
+        self._shared_down_until = None
+
     @property
     def in_flight(self) -> int:
         """Requests admitted and not yet released."""
@@ -384,6 +456,8 @@ class Gate:
 
     def close(self) -> None:
         """Wake every waiting request with :class:`ClientClosed`; later ones are admitted as usual."""
+        for task in self._publishing:
+            task.cancel()
         self._generation += 1
         self._changed.set()
         self._closing.set()
@@ -404,9 +478,51 @@ class Gate:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            self._in_flight += 1
+            self._in_flight += 1  # before asking the shared budget: no other request takes this place meanwhile
+            try:
+                wait = await self._reserve_shared(group, bucket)
+                if generation != self._generation:
+                    raise ClientClosed("the client was closed while this request waited to be sent")
+            except BaseException:
+                self._in_flight -= 1
+                self._changed.set()
+                raise
+            if wait > 0:
+                self._in_flight -= 1
+                self._changed.set()
+                await self._hold(group, wait)
+                continue
             seq = bucket.take()
             return Ticket(bucket, group, self.concurrency.epoch, self._in_flight, seq)
+
+    async def _reserve_shared(self, group: str, bucket: Bucket) -> float:
+        """The shared budget's answer for one send of ``group`` (0.0 without one, or while it is down)."""
+        shared = self._shared
+        if shared is None or (self._shared_down_until is not None and self._clock() < self._shared_down_until):
+            return 0.0
+        key = bucket.name or group
+        try:
+            wait = await shared.reserve(self._namespace, key, self._observed.pop(key, None))
+        except BudgetUnavailable as exc:
+            self._shared_failed(exc)
+            return 0.0
+        if self._shared_down_until is not None:
+            self._shared_down_until = None
+            _log.warning("the shared rate budget is back: counting with the other processes again")
+        return wait
+
+    def _shared_failed(self, exc: BudgetUnavailable) -> None:
+        if self._shared_down_until is None:
+            _log.warning("the shared rate budget is unavailable (%s): this process counts alone until it is back", exc)
+        self._shared_down_until = self._clock() + _SHARED_RETRY
+
+    async def _publish(self, key: str, observed: Observation) -> None:
+        """Tell the other processes of a 429 now, not at this process's next send."""
+        assert self._shared is not None
+        try:
+            await self._shared.observe(self._namespace, key, observed)
+        except BudgetUnavailable as exc:
+            self._shared_failed(exc)
 
     async def _hold(self, group: str, delay: float) -> None:
         if delay > self.max_wait:
@@ -438,6 +554,8 @@ class Gate:
         # Linked to another group's bucket since this send: its sequence
         # number counts the old bucket's sends; count nothing as sent after.
         seq = ticket.seq if bucket is ticket.bucket else bucket.sent
+        if self._shared is not None:
+            self._share(bucket.name or ticket.group, Observation.of(info, status, headers))
         if status == 429:
             self.stats.throttled += 1
             bucket.hold(info, retry_after(headers), now, wall)
@@ -450,6 +568,18 @@ class Gate:
             bucket.consecutive_429 = 0
             if self.concurrency.on_success(ticket.epoch):
                 self._changed.set()
+
+    def _share(self, key: str, observed: Observation) -> None:
+        """Keep a response for the next reservation of its group; publish a
+        429, and the first answer of a group (the limit others wait to learn), at once."""
+        first = key not in self._published
+        if not observed.throttled and not first:
+            self._observed[key] = observed
+        elif self._shared_down_until is None:
+            self._published.add(key)
+            task = asyncio.ensure_future(self._publish(key, observed))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
 
     def release(self, ticket: Ticket) -> None:
         """The request is over (answered or failed): free its place in the

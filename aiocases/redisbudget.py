@@ -5,16 +5,20 @@ spends one budget.  :class:`RedisBudget` keeps, for each credential and
 rate-limit group, what the processes have sent in the current window, in
 one Redis hash changed only by atomic Lua scripts:
 
-* ``reserve`` counts one send if the window's budget allows it, else says
-  how long to wait (until the window ends, or until a shared 429 hold ends);
-* ``observe`` learns the limit and period from a response's headers, raises
-  the count to what the server's ``Remaining`` shows (it counts every
-  process's sends), and on a 429 holds the group for every process.
+* ``reserve`` first applies what this process's last response said (the
+  limit and period, and the count raised to what the server's ``Remaining``
+  shows: it counts every process's sends), then counts one send if the
+  window's budget allows it, else says how long to wait (until the window
+  ends, or until a shared 429 hold ends): one round trip a request;
+* ``observe`` applies a response at once: the first of a group (so that the
+  others learn the limit), and a 429, which holds the group for every process;
+* until some process has seen the limit, one send a second goes (a probe):
+  processes that start together do not spend a window blind.
 
 Windows are calendar aligned by Period, as Datadog's are, and time is Redis's
 ``TIME``: the hosts' clocks, which drift apart, are never used.  Keys hold a
-hash of the credential (never the credential) and the group:
-``aiocases:rl:<hash>:<group>``.  Each call is bounded (``timeout``, 100 ms by
+hash of the credential (never the credential: ``Credentials.fingerprint()``)
+and the group: ``aiocases:rl:<hash>:<group>``.  Each call is bounded (``timeout``, 100 ms by
 default): a Redis that is slow or gone raises :class:`BudgetUnavailable`
 quickly, and the caller goes on with its local budget.
 """
@@ -22,42 +26,19 @@ quickly, and the caller goes on with its local budget.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib
 from typing import Any
 
-from attrs import frozen
+from aiocases.ratelimit import BudgetUnavailable, Observation
 
-__all__ = ["BudgetUnavailable", "RedisBudget", "credential_hash"]
+__all__ = ["RedisBudget"]
 
-# KEYS[1]: the group's hash.  Returns 0 (counted: send now) or the wait in ms.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'limit', 'period', 'window', 'used', 'held')
-local limit, period = tonumber(h[1]), tonumber(h[2])
-local window, used, held = tonumber(h[3]), tonumber(h[4]) or 0, tonumber(h[5]) or 0
-if held > now then
-  return held - now
-end
-if limit == nil or period == nil then
-  return 0
-end
-local w = math.floor(now / period)
-if w ~= window then
-  window, used = w, 0
-end
-if used >= limit then
-  return (w + 1) * period - now
-end
-redis.call('HSET', KEYS[1], 'window', window, 'used', used + 1)
-redis.call('PEXPIRE', KEYS[1], math.max(4 * period, 60000))
-return 0
-"""
-
-# KEYS[1]: the group's hash.  ARGV: limit, period (ms), remaining, reset (ms),
-# 1 for a 429 else 0, retry-after (ms); "" where the response said nothing.
-_OBSERVE = """
+# KEYS[1]: the group's hash.  ARGV: what the last response of this process
+# said (limit, period ms, remaining, reset ms, 1 for a 429 else 0,
+# retry-after ms; "" where it said nothing), then 1 to reserve a send or 0.
+# Applying the observation and reserving in one script keeps a request to
+# one round trip.  Returns 0 (counted: send now) or the wait in ms.
+_BUDGET = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local h = redis.call('HMGET', KEYS[1], 'limit', 'period', 'window', 'used', 'held')
@@ -69,6 +50,7 @@ if period then
   if w ~= window then
     window, used = w, 0
   end
+  -- The server's Remaining counts every process's sends: never count fewer.
   if limit and remaining then
     used = math.max(used, limit - remaining)
   end
@@ -83,27 +65,48 @@ if throttled then
     used = math.max(used, limit)
   end
 end
+local result = 0
+if ARGV[7] == '1' then
+  if held > now then
+    result = held - now
+  elseif limit and period then
+    if used >= limit then
+      result = (window + 1) * period - now
+    else
+      used = used + 1
+    end
+  else
+    -- No process has seen the limit yet: one send a second probes it, so
+    -- that many processes starting at once do not spend a window blind.
+    local probe = tonumber(redis.call('HGET', KEYS[1], 'probe')) or 0
+    if probe > now then
+      result = probe - now
+    else
+      redis.call('HSET', KEYS[1], 'probe', now + 1000)
+    end
+  end
+end
 redis.call('HSET', KEYS[1], 'used', used, 'held', held)
 if limit then redis.call('HSET', KEYS[1], 'limit', limit) end
 if period then redis.call('HSET', KEYS[1], 'period', period, 'window', window) end
 redis.call('PEXPIRE', KEYS[1], math.max(4 * (period or 15000), 60000))
-return 0
+return result
 """
 
 
-class BudgetUnavailable(Exception):
-    """Redis did not answer in time, or failed: the caller uses its local budget."""
+_NOTHING = Observation()
 
 
-def credential_hash(*parts: str) -> str:
-    """What keys hold instead of the credential: the start of its SHA-256, never the credential."""
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
-
-
-@frozen
-class _Scripts:
-    reserve: Any
-    observe: Any
+def _args(observed: Observation) -> list[object]:
+    """The script's arguments for an observation."""
+    return [
+        "" if observed.limit is None else observed.limit,
+        "" if observed.period is None else round(observed.period * 1000),
+        "" if observed.remaining is None else observed.remaining,
+        "" if observed.reset is None else round(observed.reset * 1000),
+        1 if observed.throttled else 0,
+        "" if observed.retry_after is None else round(observed.retry_after * 1000),
+    ]
 
 
 class RedisBudget:
@@ -128,48 +131,31 @@ class RedisBudget:
             self._owned = False
         self._client = client
         self.timeout = timeout
-        self._scripts = _Scripts(self._client.register_script(_RESERVE), self._client.register_script(_OBSERVE))
+        self._script = client.register_script(_BUDGET)
 
     def __repr__(self) -> str:
         return f"RedisBudget(timeout={self.timeout})"  # the URL may hold a password
 
     @staticmethod
     def key(namespace: str, group: str) -> str:
-        """The Redis key of one credential's group (``namespace`` from :func:`credential_hash`)."""
+        """The Redis key of one credential's group (``namespace``: ``Credentials.fingerprint()``)."""
         return f"aiocases:rl:{namespace}:{group}"
 
-    async def reserve(self, namespace: str, group: str) -> float:
+    async def reserve(self, namespace: str, group: str, observed: Observation | None = None) -> float:
         """Count one send of ``group`` if the shared budget allows it (0.0),
-        else the seconds to wait before asking again."""
-        waited = await self._run(self._scripts.reserve, self.key(namespace, group), ())
+        else the seconds to wait before asking again; first apply
+        ``observed``, what this process's last response of the group said."""
+        waited = await self._run(namespace, group, observed or _NOTHING, take=True)
         return max(0, int(waited)) / 1000
 
-    async def observe(
-        self,
-        namespace: str,
-        group: str,
-        *,
-        limit: int | None,
-        period: float | None,
-        remaining: int | None,
-        reset: float | None,
-        throttled: bool,
-        retry_after: float | None,
-    ) -> None:
-        """Learn from one response's ``X-RateLimit-*`` headers (and a 429's wait)."""
-        args = (
-            "" if limit is None else limit,
-            "" if period is None else round(period * 1000),
-            "" if remaining is None else remaining,
-            "" if reset is None else round(reset * 1000),
-            1 if throttled else 0,
-            "" if retry_after is None else round(retry_after * 1000),
-        )
-        await self._run(self._scripts.observe, self.key(namespace, group), args)
+    async def observe(self, namespace: str, group: str, observed: Observation) -> None:
+        """Learn from one response at once (a 429: every process holds the group)."""
+        await self._run(namespace, group, observed, take=False)
 
-    async def _run(self, script: Any, key: str, args: tuple[object, ...]) -> Any:
+    async def _run(self, namespace: str, group: str, observed: Observation, *, take: bool) -> Any:
+        call = self._script(keys=[self.key(namespace, group)], args=[*_args(observed), 1 if take else 0])
         try:
-            return await asyncio.wait_for(script(keys=[key], args=list(args)), self.timeout)
+            return await asyncio.wait_for(call, self.timeout)
         except (asyncio.TimeoutError, OSError) as exc:
             raise BudgetUnavailable(f"redis did not answer within {self.timeout * 1000:.0f} ms") from exc
         except Exception as exc:  # redis.exceptions.RedisError and its kin: unavailable, whatever the cause

@@ -12,7 +12,9 @@ import pytest
 import pytest_asyncio
 from redis_helpers import RedisServer, free_port, require_redis_package
 
-from aiocases.redisbudget import BudgetUnavailable, RedisBudget, credential_hash
+from aiocases.config import Credentials
+from aiocases.ratelimit import BudgetUnavailable, Observation
+from aiocases.redisbudget import RedisBudget
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +38,10 @@ async def budgets(redis_server: RedisServer) -> AsyncIterator[tuple[RedisBudget,
     await second.close()
 
 
+def credential_hash(api_key: str, app_key: str) -> str:
+    return Credentials(api_key=api_key, app_key=app_key).fingerprint()
+
+
 def namespace() -> str:
     return credential_hash(f"key-{time.monotonic_ns()}", "app")  # a fresh budget for each test
 
@@ -43,11 +49,11 @@ def namespace() -> str:
 async def test_sends_are_counted_across_budgets(budgets: tuple[RedisBudget, RedisBudget]) -> None:
     first, second = budgets
     ns = namespace()
-    # Before any response, nothing is known of the limit: every send goes.
+    # Before any response, nothing is known of the limit: one probe a second goes.
     assert await first.reserve(ns, "timelines") == 0
+    assert 0.9 < await second.reserve(ns, "timelines") <= 1.0
     # An hour's window (it does not turn during the test): the server has seen one send.
-    await first.observe(ns, "timelines", limit=5, period=3600.0, remaining=4, reset=1800, throttled=False,
-                        retry_after=None)  # fmt: skip
+    await first.observe(ns, "timelines", Observation(limit=5, period=3600.0, remaining=4, reset=1800))
     results = [await budget.reserve(ns, "timelines") for budget in (first, second) * 3]
     assert results[:4] == [0, 0, 0, 0]  # four more, whichever process asks
     assert all(0 < wait <= 3600 for wait in results[4:])
@@ -56,7 +62,9 @@ async def test_sends_are_counted_across_budgets(budgets: tuple[RedisBudget, Redi
 async def test_a_spent_window_opens_again_when_it_turns(budgets: tuple[RedisBudget, RedisBudget]) -> None:
     first, second = budgets
     ns = namespace()
-    await first.observe(ns, "timelines", limit=2, period=1.0, remaining=0, reset=1, throttled=False, retry_after=None)
+    await first.observe(
+        ns, "timelines", Observation(limit=2, period=1.0, remaining=0, reset=1, throttled=False, retry_after=None)
+    )
     wait = await second.reserve(ns, "timelines")
     assert 0 < wait <= 1.0
     await asyncio.sleep(wait + 0.01)
@@ -68,7 +76,9 @@ async def test_a_spent_window_opens_again_when_it_turns(budgets: tuple[RedisBudg
 async def test_the_servers_remaining_counts_other_processes_sends(budgets: tuple[RedisBudget, RedisBudget]) -> None:
     first, _ = budgets
     ns = namespace()
-    await first.observe(ns, "timelines", limit=30, period=10.0, remaining=0, reset=5, throttled=False, retry_after=None)
+    await first.observe(
+        ns, "timelines", Observation(limit=30, period=10.0, remaining=0, reset=5, throttled=False, retry_after=None)
+    )
     wait = await first.reserve(ns, "timelines")
     assert 0 < wait <= 10.0  # spent by someone: wait for the window's end
 
@@ -76,8 +86,7 @@ async def test_the_servers_remaining_counts_other_processes_sends(budgets: tuple
 async def test_a_429_holds_every_process(budgets: tuple[RedisBudget, RedisBudget]) -> None:
     first, second = budgets
     ns = namespace()
-    await first.observe(ns, "watchers", limit=None, period=None, remaining=None, reset=None, throttled=True,
-                        retry_after=0.3)  # fmt: skip
+    await first.observe(ns, "watchers", Observation(throttled=True, retry_after=0.3))
     wait = await second.reserve(ns, "watchers")
     assert 0.2 < wait <= 0.3
     assert await second.reserve(ns, "timelines") == 0  # another group is not held
@@ -89,7 +98,9 @@ async def test_groups_and_credentials_are_apart_and_keys_hold_no_credential(
     first, _ = budgets
     secret = "dd-api-key-0123456789abcdef"
     ns = credential_hash(secret, "app")
-    await first.observe(ns, "timelines", limit=1, period=60.0, remaining=0, reset=30, throttled=False, retry_after=None)
+    await first.observe(
+        ns, "timelines", Observation(limit=1, period=60.0, remaining=0, reset=30, throttled=False, retry_after=None)
+    )
     assert await first.reserve(ns, "timelines") > 0
     assert await first.reserve(credential_hash("another-key", "app"), "timelines") == 0
     import redis.asyncio as aioredis

@@ -1,0 +1,113 @@
+"""Clients of one credential sharing one rate budget through a real Redis:
+fewer 429s than when each counts alone, and a Redis that is gone, killed or
+paused never stops an export nor loses a cell."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Iterator
+
+import pytest
+from redis_helpers import RedisServer, free_port, require_redis_package
+
+from aiocases import CasesClient, RetryPolicy
+from aiocases.redisbudget import RedisBudget
+from aiocases.testing import FakeCasesAPI, RateLimitRule
+
+
+@pytest.fixture(autouse=True)
+def _needs_redis_package() -> None:
+    require_redis_package()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+async def export_all(api: FakeCasesAPI, keys: list[str], budget: RedisBudget | None, seed: int) -> int:
+    """One 'process': its own client and gate; returns the cells it exported."""
+    policy = RetryPolicy(max_retries=8, base=0.01, cap=0.1, rng=random.Random(seed))
+    async with CasesClient(
+        api.api_key, api.app_key, base_url=api.url, budget=budget, retry_policy=policy, rng=random.Random(seed)
+    ) as client:
+        cells = 0
+        async for case in client.export_timelines(keys, page_size=10):
+            assert case.ok, case.error
+            cells += len(case.cells)
+        return cells
+
+
+async def run_processes(api: FakeCasesAPI, url: str | None, processes: int) -> int:
+    """``processes`` clients exporting their share of the cases at once; returns the 429s the fake answered."""
+    keys = [case.key for case in api.cases.values()]
+    budgets = [RedisBudget(url) if url else None for _ in range(processes)]
+    try:
+        shares = [keys[n::processes] for n in range(processes)]
+        done = await asyncio.gather(
+            *(export_all(api, share, b, n) for n, (share, b) in enumerate(zip(shares, budgets, strict=True)))
+        )
+    finally:
+        for budget in budgets:
+            if budget is not None:
+                await budget.close()
+    assert sum(done) == sum(len(case.cells) for case in api.cases.values())
+    return api.counters.by_status[429]
+
+
+async def test_processes_sharing_a_budget_are_refused_far_less(redis_server: RedisServer) -> None:
+    rule = RateLimitRule(limit=20, period=1)
+    async with FakeCasesAPI(24, 30, seed=1, rate_limit=rule) as alone:
+        refused_alone = await run_processes(alone, None, 3)
+    async with FakeCasesAPI(24, 30, seed=1, rate_limit=rule) as shared:
+        refused_shared = await run_processes(shared, redis_server.url, 3)
+        requests = len(shared.counters.requests)
+    assert refused_alone >= 10, "three clients counting alone should collide"
+    assert refused_shared <= max(1, requests // 100), (refused_shared, requests)
+
+
+async def test_a_redis_that_is_not_there_is_left_aside_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    async with FakeCasesAPI(4, 25, seed=2) as api:
+        budget = RedisBudget(f"redis://127.0.0.1:{free_port()}/0")
+        with caplog.at_level(logging.WARNING, logger="aiocases"):
+            assert await export_all(api, [c.key for c in api.cases.values()], budget, 1) == 100
+        await budget.close()
+    warnings = [r for r in caplog.records if "shared rate budget is unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_redis_killed_then_back_mid_export(redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    async with FakeCasesAPI(12, 40, seed=3, latency=0.02) as api:
+        budget = RedisBudget(redis_server.url)
+        keys = [c.key for c in api.cases.values()]
+        with caplog.at_level(logging.WARNING, logger="aiocases"):
+            export = asyncio.ensure_future(export_all(api, keys, budget, 1))
+            await asyncio.sleep(0.2)
+            redis_server.kill()
+            await asyncio.sleep(0.5)
+            redis_server.start()  # empty: its state is lost
+            assert await export == 480
+        await budget.close()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("unavailable" in m for m in messages) and any("is back" in m for m in messages)
+
+
+async def test_a_paused_redis_slows_nothing_down(redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    import redis.asyncio as aioredis
+
+    admin = aioredis.Redis.from_url(redis_server.url)
+    async with FakeCasesAPI(4, 25, seed=4) as api:
+        budget = RedisBudget(redis_server.url, timeout=0.1)
+        await admin.execute_command("CLIENT", "PAUSE", "3000", "ALL")
+        started = asyncio.get_running_loop().time()
+        with caplog.at_level(logging.WARNING, logger="aiocases"):
+            assert await export_all(api, [c.key for c in api.cases.values()], budget, 1) == 100
+        assert asyncio.get_running_loop().time() - started < 2.0  # not held by the 3 s pause
+        await budget.close()
+    await admin.execute_command("CLIENT", "UNPAUSE")
+    await admin.aclose()
+    assert any("unavailable" in r.getMessage() for r in caplog.records)
