@@ -76,8 +76,9 @@ class CasesClient:
     try, plus the retry delays (``RetryPolicy``: at most 10 s each).
 
     ``budget`` shares the rate budget with every process using the same
-    credentials (:class:`~aiocases.redisbudget.RedisBudget`: ``pip install
-    'aiocases[redis]'``); without it, ``AIOCASES_REDIS_URL`` makes one.  A
+    credentials: a :class:`~aiocases.redisbudget.RedisBudget` (``pip install
+    'aiocases[redis]'``), or a Redis URL for the client to open and close one
+    itself; without it, ``AIOCASES_REDIS_URL`` gives that URL.  A
     shared budget that fails or is slow is left aside (one WARNING) and asked
     again a second later; the gate counts alone meanwhile.
 
@@ -105,7 +106,7 @@ class CasesClient:
         max_pages: int = DEFAULTS.max_pages,
         transport: Transport | None = None,
         on_event: EventHook | None = None,
-        budget: SharedBudget | None = None,
+        budget: SharedBudget | str | None = None,
     ) -> None:
         if retry_policy is not None and max_retries is not None:
             raise ValueError("pass retry_policy or max_retries, not both: the policy holds its own max_retries")
@@ -136,10 +137,17 @@ class CasesClient:
             on_event=on_event,
             namespace=namespace,
         )
-        self._budget = budget
-        self._redis_url = None if budget is not None else (os.environ.get("AIOCASES_REDIS_URL") or None)
-        if self._redis_url is not None and importlib.util.find_spec("redis") is None:
-            raise ValueError("AIOCASES_REDIS_URL is set, but the redis package is not: pip install 'aiocases[redis]'")
+        self._budget = budget if not isinstance(budget, str) else None
+        self._redis_url = budget if isinstance(budget, str) else None
+        if budget is None:
+            self._redis_url = os.environ.get("AIOCASES_REDIS_URL") or None
+        if self._redis_url is not None:
+            if not self._redis_url.startswith(("redis://", "rediss://", "unix://")):
+                raise ValueError(
+                    "a Redis URL starts with redis://, rediss:// or unix:// (such as redis://127.0.0.1:6379/0)"
+                )
+            if importlib.util.find_spec("redis") is None:
+                raise ValueError("a Redis budget needs the redis package: pip install 'aiocases[redis]'")
         self._owned_budget: SharedBudget | None = None
         self._transport: Transport | None = None
         self._owned: AiohttpTransport | None = None  # the transport this client made, and closes

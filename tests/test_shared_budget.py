@@ -8,13 +8,17 @@ import asyncio
 import logging
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from cli_helpers import API_KEY, APP_KEY, Server, run
 from redis_helpers import RedisServer, free_port, require_redis_package
 
 from aiocases import CasesClient, RetryPolicy
 from aiocases.redisbudget import RedisBudget
 from aiocases.testing import FakeCasesAPI, RateLimitRule
+
+CELLS = 7
 
 
 @pytest.fixture(autouse=True)
@@ -111,3 +115,34 @@ async def test_a_paused_redis_slows_nothing_down(redis_server: RedisServer, capl
     await admin.execute_command("CLIENT", "UNPAUSE")
     await admin.aclose()
     assert any("unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_the_command_line_shares_through_redis(redis_server: RedisServer, tmp_path: Path) -> None:
+    import redis
+
+    keys_in = redis.Redis.from_url(redis_server.url)
+    with FakeProcess() as url:
+        out = tmp_path / "out.jsonl"
+        done = run("export", "SEC-1", "OPS-2", "--output", str(out), "--base-url", url, "--redis", redis_server.url)
+        assert done.returncode == 0, done.stderr
+        assert len(out.read_text().splitlines()) == 2 * CELLS
+        stored = [key.decode() for key in keys_in.scan_iter("aiocases:rl:*")]
+        assert stored and not any(API_KEY in key for key in stored)
+        keys_in.flushall()
+        env = {"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "AIOCASES_REDIS_URL": redis_server.url}
+        by_env = run("timeline", "SEC-1", "--base-url", url, env=env)
+        assert by_env.returncode == 0 and list(keys_in.scan_iter("aiocases:rl:*"))
+        bad = run("export", "SEC-1", "--base-url", url, "--redis", "http://127.0.0.1:1")
+        assert bad.returncode == 2 and "redis://" in bad.stderr and "Traceback" not in bad.stderr
+    keys_in.close()
+
+
+class FakeProcess:
+    """The fake in its own process, as the CLI tests run it."""
+
+    def __enter__(self) -> str:
+        self.server = Server("--cases", "2", "--cells", str(CELLS), "--seed", "1")
+        return self.server.url
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()

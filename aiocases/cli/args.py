@@ -43,8 +43,14 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"aiocases {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
-    _export(_command(commands, "export", "Export the timelines of many cases as JSON Lines, one line per cell."))
-    _sync(_command(commands, "sync", "Keep an export current: each run writes only the cells new since the last."))
+    _export(
+        _shared(_command(commands, "export", "Export the timelines of many cases as JSON Lines, one line per cell."))
+    )
+    _sync(
+        _shared(
+            _command(commands, "sync", "Keep an export current: each run writes only the cells new since the last.")
+        )
+    )
     _timeline(_command(commands, "timeline", "Print one case's timeline."))
     for name, verb in (("watch", "Add a user as a watcher of a case."), ("unwatch", "Remove a watcher from a case.")):
         sub = _command(commands, name, verb)
@@ -95,6 +101,16 @@ def _command(
         default=DEFAULTS.max_wait,
         metavar="SECONDS",
         help=f"fail rather than wait longer than this for the rate limit (default {DEFAULTS.max_wait:g})",
+    )
+    return sub
+
+
+def _shared(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sub.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the rate budget with every process using these keys, through this Redis"
+        " (redis://host:6379/0; needs aiocases[redis]; default: AIOCASES_REDIS_URL)",
     )
     return sub
 

@@ -24,7 +24,13 @@ __all__ = ["run"]
 
 
 def _client(args: argparse.Namespace, max_concurrency: int = DEFAULTS.max_concurrency) -> CasesClient:
-    return CasesClient(site=args.site, base_url=args.base_url, max_concurrency=max_concurrency, max_wait=args.max_wait)
+    return CasesClient(
+        site=args.site,
+        base_url=args.base_url,
+        max_concurrency=max_concurrency,
+        max_wait=args.max_wait,
+        budget=getattr(args, "redis", None),
+    )
 
 
 def _human(cell: TimelineCell) -> str:
