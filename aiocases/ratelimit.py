@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Protocol
 
+import attrs
 from attrs import define, field, frozen
 
 from aiocases.config import DEFAULTS
@@ -115,6 +116,9 @@ class Observation:
     reset: float | None = None
     throttled: bool = False
     retry_after: float | None = None
+    #: Seconds since the response came (measured on this process's monotonic
+    #: clock): the budget applies ``remaining`` only to the window it was counted in.
+    age: float = 0.0
 
     @classmethod
     def of(cls, info: RateLimitInfo | None, status: int, headers: Mapping[str, str]) -> Observation:
@@ -419,7 +423,7 @@ class Gate:
         self._on_event = on_event
         self._shared = shared
         self._namespace = namespace
-        self._observed: dict[str, Observation] = {}  # each group's latest answer, for the next reservation
+        self._observed: dict[str, tuple[Observation, float]] = {}  # each group's latest answer, and when
         self._shared_down_until: float | None = None  # while set, the shared budget is not asked
         self._publishing: set[asyncio.Task[None]] = set()
         self._published: set[str] = set()  # groups whose first answer the other processes were told
@@ -501,8 +505,10 @@ class Gate:
         if shared is None or (self._shared_down_until is not None and self._clock() < self._shared_down_until):
             return 0.0
         key = bucket.name or group
+        latest = self._observed.pop(key, None)
+        observed = None if latest is None else attrs.evolve(latest[0], age=self._clock() - latest[1])
         try:
-            wait = await shared.reserve(self._namespace, key, self._observed.pop(key, None))
+            wait = await shared.reserve(self._namespace, key, observed)
         except BudgetUnavailable as exc:
             self._shared_failed(exc)
             return 0.0
@@ -574,7 +580,7 @@ class Gate:
         429, and the first answer of a group (the limit others wait to learn), at once."""
         first = key not in self._published
         if not observed.throttled and not first:
-            self._observed[key] = observed
+            self._observed[key] = (observed, self._clock())
         elif self._shared_down_until is None:
             self._published.add(key)
             task = asyncio.ensure_future(self._publish(key, observed))

@@ -35,7 +35,8 @@ __all__ = ["RedisBudget"]
 
 # KEYS[1]: the group's hash.  ARGV: what the last response of this process
 # said (limit, period ms, remaining, reset ms, 1 for a 429 else 0,
-# retry-after ms; "" where it said nothing), then 1 to reserve a send or 0.
+# retry-after ms; "" where it said nothing), 1 to reserve a send or 0, and
+# how long ago (ms) the response came.
 # Applying the observation and reserving in one script keeps a request to
 # one round trip.  Returns 0 (counted: send now) or the wait in ms.
 _BUDGET = """
@@ -44,14 +45,16 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local h = redis.call('HMGET', KEYS[1], 'limit', 'period', 'window', 'used', 'held')
 local limit, period = tonumber(ARGV[1]) or tonumber(h[1]), tonumber(ARGV[2]) or tonumber(h[2])
 local remaining, reset, throttled, retry = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
+local age = tonumber(ARGV[8]) or 0
 local window, used, held = tonumber(h[3]), tonumber(h[4]) or 0, tonumber(h[5]) or 0
 if period then
   local w = math.floor(now / period)
   if w ~= window then
     window, used = w, 0
   end
-  -- The server's Remaining counts every process's sends: never count fewer.
-  if limit and remaining then
+  -- The server's Remaining counts every process's sends: never count fewer,
+  -- but only in the window it was counted in (an answer can arrive late).
+  if limit and remaining and math.floor((now - age) / period) == w then
     used = math.max(used, limit - remaining)
   end
 end
@@ -71,7 +74,9 @@ if ARGV[7] == '1' then
     result = held - now
   elseif limit and period then
     if used >= limit then
-      result = (window + 1) * period - now
+      -- Released a little after the boundary: sends answered late in the
+      -- window just ended must not meet the first sends of the next.
+      result = (window + 1) * period - now + 30
     else
       used = used + 1
     end
@@ -153,7 +158,9 @@ class RedisBudget:
         await self._run(namespace, group, observed, take=False)
 
     async def _run(self, namespace: str, group: str, observed: Observation, *, take: bool) -> Any:
-        call = self._script(keys=[self.key(namespace, group)], args=[*_args(observed), 1 if take else 0])
+        call = self._script(
+            keys=[self.key(namespace, group)], args=[*_args(observed), 1 if take else 0, round(observed.age * 1000)]
+        )
         try:
             return await asyncio.wait_for(call, self.timeout)
         except (asyncio.TimeoutError, OSError) as exc:

@@ -21,6 +21,8 @@ import hashlib
 import json
 import os
 import platform
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -301,6 +303,90 @@ def sync(args: argparse.Namespace, work: Path) -> dict[str, float]:
     }
 
 
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A redis-server of its own on a free port, no persistence; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("the shared-budget section needs redis-server on PATH (apt-get install redis-server)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    break
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def export_in_processes(url: str, shares: list[Path], env: dict[str, str]) -> list[dict[str, object]]:
+    """One ``runners.py aiocases`` process per file of ids, all at once (default settings)."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(HERE / "runners.py"), "aiocases", url, "--ids", str(ids)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for ids in shares
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=1800)
+        if process.returncode != 0:
+            raise SystemExit(f"a runner failed:\n{err}")
+        results.append(json.loads(out))
+    return results
+
+
+def shared_budget(args: argparse.Namespace, work: Path) -> list[dict[str, float]]:
+    """N processes of one key against one limit: counting alone, and sharing the budget through Redis."""
+    cases, cells, limit = (40, 250, 30) if args.quick else (160, 250, 30)
+    keys, total, _ = truth(cases, cells, seed=7)
+    counts = (1, 2, 4) if args.quick else (1, 2, 4, 8)
+    print(f"\n## One budget, many processes: {cases} cases x {cells} cells, fake limit {limit} requests/s\n")
+    print("Each process exports its share of the cases with default settings; the fake counts.\n")
+    print("| processes | budget | 429 share | budget used | failed cases | wall s |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    rows: list[dict[str, float]] = []
+    with fake_server(cases, cells, 7, "--rate-limit", str(limit), "--period", "1") as url, redis_server() as redis:
+        for processes in counts:
+            shares = [write_ids(keys[n::processes], work, f"share-{processes}-{n}.txt") for n in range(processes)]
+            for budget in ("alone", "Redis"):
+                env = {k: v for k, v in os.environ.items() if k != "AIOCASES_REDIS_URL"}
+                if budget == "Redis":
+                    env["AIOCASES_REDIS_URL"] = redis
+                server_stats(url, reset=True)
+                started = time.perf_counter()
+                results = export_in_processes(url, shares, env)
+                wall = time.perf_counter() - started
+                stats = server_stats(url)
+                by_status: dict[str, int] = stats["by_status"]  # type: ignore[assignment]
+                ok, throttled = by_status.get("200", 0), by_status.get("429", 0)
+                failed = sum(len(r["failed"]) for r in results)  # type: ignore[arg-type]
+                if sum(int(r["cells"]) for r in results) + failed * cells < total:  # type: ignore[call-overload]
+                    raise SystemExit("cells went missing")
+                per_second: dict[str, int] = stats["ok_by_second"]  # type: ignore[assignment]
+                # The windows a run fully spans (not the first and last, which it enters or leaves midway).
+                inner = [per_second.get(str(second), 0) for second in sorted(int(k) for k in per_second)[1:-1]]
+                used = sum(inner) / (len(inner) * limit) if inner else 1.0
+                share = throttled / max(1, ok + throttled)
+                rows.append({"processes": processes, "shared": budget == "Redis", "throttled": share, "used": used,
+                             "failed": failed})  # fmt: skip
+                print(f"| {processes} | {budget} | {share:.1%} | {used:.1%} | {failed} | {wall:.1f} |")
+    return rows
+
+
 def run_walk(url: str, case: str, *extra: str) -> dict[str, float]:
     command = [sys.executable, str(HERE / "walk.py"), url, case, *extra]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
@@ -341,7 +427,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
-    sections = ["throughput", "rate-limited", "scale", "cli-memory", "one-timeline", "sync"]
+    sections = ["throughput", "rate-limited", "scale", "cli-memory", "one-timeline", "sync", "shared-budget"]
     parser.add_argument("--only", choices=sections, action="append")
     args = parser.parse_args()
     args.rounds = args.rounds or (3 if args.quick else 7)
@@ -381,6 +467,13 @@ def main() -> None:
                     f"sync after {synced['changed']:.0f} new comments: {synced['requests']:.0f} requests"
                     f" (target <= {synced['limit']:.0f}), {synced['lines']:.0f} lines written"
                 )
+        if "shared-budget" in only:
+            for row in shared_budget(args, work):
+                if row["shared"] and (row["throttled"] >= 0.01 or row["used"] < 0.98 or row["failed"]):
+                    misses.append(
+                        f"{row['processes']:.0f} processes sharing a budget: {row['throttled']:.1%} 429s (< 1%),"
+                        f" {row['used']:.1%} of the budget used (>= 98%), {row['failed']:.0f} failed cases (none)"
+                    )
         if "cli-memory" in only:
             cli = cli_memory(args, work)
             if cli["growth"] >= 0.10:

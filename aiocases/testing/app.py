@@ -68,6 +68,8 @@ class Counters:
     peak_in_flight: int = 0
     requests: list[RecordedRequest] = field(factory=list)
     faults: Counter[str] = field(factory=Counter)
+    #: Answers that succeeded, by the whole wall-clock second they were sent in.
+    ok_by_second: Counter[int] = field(factory=Counter)
 
 
 @define
@@ -138,6 +140,8 @@ class _Fake:
         finally:
             counters.in_flight -= 1
             counters.by_status[status] += 1
+            if 200 <= status < 300:
+                counters.ok_by_second[int(self.options.limiter.clock())] += 1
             counters.requests.append(
                 RecordedRequest(
                     request.method,

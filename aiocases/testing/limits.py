@@ -47,6 +47,7 @@ class RateLimiter:
 
     def __init__(self, rules: Mapping[str, RateLimitRule], *, clock: Clock = time.time) -> None:
         self.rules = dict(rules)
+        self.clock = clock  # what the windows follow; the fake's counts by second too
         self._clock = clock
         self._windows: dict[str, _Window] = {}
 

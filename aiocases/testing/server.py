@@ -230,6 +230,7 @@ class FakeCasesAPI:
             "peak_in_flight": counters.peak_in_flight,
             "requests": len(counters.requests),
             "faults": dict(counters.faults),
+            "ok_by_second": {str(k): v for k, v in sorted(counters.ok_by_second.items())},
         }
         return web.json_response(body)
 
