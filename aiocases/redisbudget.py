@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
+from collections.abc import Awaitable
 from typing import Any
 
 from aiocases.ratelimit import BudgetUnavailable, Observation
@@ -102,6 +104,15 @@ return result
 _NOTHING = Observation()
 
 
+async def _bounded(call: Awaitable[Any], seconds: float) -> Any:
+    """``await call``, at most ``seconds``: ``asyncio.timeout`` where there is one
+    (3.11+: no task made, a tenth of a round trip saved), else ``wait_for``."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await call
+    return await asyncio.wait_for(call, seconds)
+
+
 def _args(observed: Observation) -> list[object]:
     """The script's arguments for an observation."""
     return [
@@ -162,7 +173,7 @@ class RedisBudget:
             keys=[self.key(namespace, group)], args=[*_args(observed), 1 if take else 0, round(observed.age * 1000)]
         )
         try:
-            return await asyncio.wait_for(call, self.timeout)
+            return await _bounded(call, self.timeout)
         except (asyncio.TimeoutError, OSError) as exc:
             raise BudgetUnavailable(f"redis did not answer within {self.timeout * 1000:.0f} ms") from exc
         except Exception as exc:  # redis.exceptions.RedisError and its kin: unavailable, whatever the cause

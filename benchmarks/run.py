@@ -349,6 +349,28 @@ def export_in_processes(url: str, shares: list[Path], env: dict[str, str]) -> li
     return results
 
 
+def reserve_round_trip(url: str, count: int = 3000) -> float:
+    """Seconds of wall time one reservation costs against the Redis at ``url`` (loopback)."""
+    import asyncio
+
+    from aiocases.ratelimit import Observation
+    from aiocases.redisbudget import RedisBudget
+
+    async def measure() -> float:
+        budget = RedisBudget(url)
+        seen = Observation(limit=10**9, period=3600.0, remaining=10**9, reset=1800)
+        for _ in range(200):  # connections made, script loaded
+            await budget.reserve("bench", "timelines", seen)
+        started = time.perf_counter()
+        for _ in range(count):
+            await budget.reserve("bench", "timelines", seen)
+        elapsed = time.perf_counter() - started
+        await budget.close()
+        return elapsed / count
+
+    return asyncio.run(measure())
+
+
 def shared_budget(args: argparse.Namespace, work: Path) -> list[dict[str, float]]:
     """N processes of one key against one limit: counting alone, and sharing the budget through Redis."""
     cases, cells, limit = (40, 250, 30) if args.quick else (160, 250, 30)
@@ -384,6 +406,9 @@ def shared_budget(args: argparse.Namespace, work: Path) -> list[dict[str, float]
                 rows.append({"processes": processes, "shared": budget == "Redis", "throttled": share, "used": used,
                              "failed": failed})  # fmt: skip
                 print(f"| {processes} | {budget} | {share:.1%} | {used:.1%} | {failed} | {wall:.1f} |")
+        cost = reserve_round_trip(redis)
+    print(f"\nOne reservation (the one Redis round trip of a request) on loopback: {cost * 1e6:.0f} µs (target <= 150)")
+    rows.append({"processes": 0, "shared": False, "throttled": 0.0, "used": 1.0, "failed": 0, "round_trip": cost})
     return rows
 
 
@@ -469,6 +494,8 @@ def main() -> None:
                 )
         if "shared-budget" in only:
             for row in shared_budget(args, work):
+                if row.get("round_trip", 0) > 150e-6:
+                    misses.append(f"a reservation costs {row['round_trip'] * 1e6:.0f} µs on loopback (target <= 150)")
                 if row["shared"] and (row["throttled"] >= 0.01 or row["used"] < 0.98 or row["failed"]):
                     misses.append(
                         f"{row['processes']:.0f} processes sharing a budget: {row['throttled']:.1%} 429s (< 1%),"
