@@ -1,0 +1,158 @@
+"""Exports spread over arq workers (``pip install 'aiocases[arq]'``).
+
+Run workers with ``arq aiocases.arq.WorkerSettings`` and queue cases with
+``python -m aiocases.arq enqueue --input ids.txt`` (or ids as arguments).
+Both read the environment:
+
+* ``AIOCASES_REDIS_URL``: the Redis of arq's queue, and of the rate budget
+  every worker shares (:mod:`aiocases.redisbudget`);
+* ``AIOCASES_EXPORT_DIR``: where each case's lines go, one file a case;
+* ``DD_API_KEY`` / ``DD_APP_KEY`` and ``DD_SITE`` (or ``AIOCASES_BASE_URL``),
+  as for :class:`~aiocases.CasesClient`;
+* ``AIOCASES_JOB_TIMEOUT``: seconds one case may take (default 300); a job
+  whose worker died is run again that long plus 10 s later (arq's rule).
+
+Each worker opens one client at startup, shared by its jobs.  A job exports
+one case to ``<dir>/<case id, percent-encoded>.jsonl`` in ``aiocases export``'s
+line format: written to a temporary file, synced, then renamed, so a file that
+exists is complete.  A job finding its file already there does nothing.  Job
+ids are ``aiocases-export:<case id>``: enqueueing a case again while its job
+is queued, running or remembered (arq keeps results an hour) adds nothing, and
+a case whose file exists is never exported twice.  A worker killed mid-job
+leaves at most a temporary file behind; arq runs the job again elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from aiocases.client import CasesClient
+from aiocases.resume import cell_line
+
+__all__ = ["WorkerSettings", "case_path", "enqueue", "export_case", "job_id"]
+
+try:  # imported by name: the type check passes without the extra installed
+    _arq = importlib.import_module("arq")
+    _connections = importlib.import_module("arq.connections")
+except ImportError as exc:  # pragma: no cover - the extra is missing
+    raise ImportError("aiocases.arq needs arq: pip install 'aiocases[arq]'") from exc
+
+_DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _redis_url() -> str:
+    return os.environ.get("AIOCASES_REDIS_URL") or _DEFAULT_REDIS
+
+
+def job_id(case_id: str) -> str:
+    """The arq job id of a case's export: the same for the same case, always."""
+    return f"aiocases-export:{case_id}"
+
+
+def case_path(directory: Path, case_id: str) -> Path:
+    """Where a case's lines go: its id percent-encoded (no ``/``, no leading dot), ``.jsonl``."""
+    name = quote(case_id, safe="-_")
+    return directory / f"{name}.jsonl"
+
+
+async def export_case(ctx: dict[str, Any], case_id: str) -> int:
+    """The arq job: export one case's timeline to its own file; returns the cells
+    written, or -1 when the file was there already."""
+    client: CasesClient = ctx["aiocases_client"]
+    directory: Path = ctx["aiocases_dir"]
+    target = case_path(directory, case_id)
+    if await asyncio.to_thread(os.path.exists, target):
+        return -1
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            cells = 0
+            async for cell in client.iter_timeline(case_id):
+                out.write(cell_line(case_id, cell))
+                cells += 1
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return cells
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    directory = Path(os.environ.get("AIOCASES_EXPORT_DIR") or "aiocases-export")
+    os.makedirs(directory, exist_ok=True)
+    client = CasesClient(budget=_redis_url())
+    await client.__aenter__()
+    ctx["aiocases_client"], ctx["aiocases_dir"] = client, directory
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    client: CasesClient | None = ctx.get("aiocases_client")
+    if client is not None:
+        await client.close()
+
+
+class WorkerSettings:
+    """``arq aiocases.arq.WorkerSettings``: the export job, a client per worker."""
+
+    functions: ClassVar[list[Any]] = [export_case]
+    on_startup = _startup
+    on_shutdown = _shutdown
+    redis_settings = _connections.RedisSettings.from_dsn(_redis_url())
+    job_timeout = int(os.environ.get("AIOCASES_JOB_TIMEOUT") or 300)
+    max_tries = 5
+
+
+async def enqueue(case_ids: Iterable[str], redis_url: str | None = None) -> tuple[int, int]:
+    """Queue the export of each case; returns (queued, already queued or done)."""
+    pool = await _arq.create_pool(_connections.RedisSettings.from_dsn(redis_url or _redis_url()))
+    queued = known = 0
+    try:
+        for case_id in case_ids:
+            job = await pool.enqueue_job("export_case", case_id, _job_id=job_id(case_id))
+            queued, known = (queued + 1, known) if job is not None else (queued, known + 1)
+    finally:
+        await pool.aclose()
+    return queued, known
+
+
+def _ids(args: argparse.Namespace) -> list[str]:
+    ids = list(args.case_ids)
+    if args.input:
+        text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+        ids += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return ids
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m aiocases.arq enqueue [CASE_ID ...] [--input FILE]``."""
+    parser = argparse.ArgumentParser(prog="python -m aiocases.arq", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    queue = commands.add_parser("enqueue", help="queue the export of cases (AIOCASES_REDIS_URL)")
+    queue.add_argument("case_ids", nargs="*", metavar="CASE_ID")
+    queue.add_argument("--input", metavar="FILE", help="case ids, one per line (- for stdin)")
+    args = parser.parse_args(argv)
+    try:
+        ids = _ids(args)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"aiocases.arq: error: cannot read --input: {exc}", file=sys.stderr)
+        return 2
+    queued, known = asyncio.run(enqueue(ids))
+    print(f"queued {queued} cases ({known} already queued or done)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
