@@ -1,7 +1,8 @@
 """Exports spread over arq workers (``pip install 'aiocases[arq]'``).
 
 Run workers with ``arq aiocases.arq.WorkerSettings`` and queue cases with
-``python -m aiocases.arq enqueue --input ids.txt`` (or ids as arguments).
+``python -m aiocases.arq enqueue --input ids.txt`` (or ids as arguments, or
+``--query 'status:open'``: the cases a search finds, by UUID).
 Both read the environment:
 
 * ``AIOCASES_REDIS_URL``: the Redis of arq's queue, and of the rate budget
@@ -37,6 +38,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from aiocases.client import CasesClient
+from aiocases.errors import CasesError
 from aiocases.resume import cell_line
 
 __all__ = ["WorkerSettings", "case_path", "enqueue", "export_case", "job_id"]
@@ -136,6 +138,12 @@ def _ids(args: argparse.Namespace) -> list[str]:
     return ids
 
 
+async def _searched(query: str) -> list[str]:
+    """The ids of the cases a search finds (credentials and site from the environment)."""
+    async with CasesClient(budget=_redis_url()) as client:
+        return [case.id async for case in client.search_cases(query)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m aiocases.arq enqueue [CASE_ID ...] [--input FILE]``."""
     parser = argparse.ArgumentParser(prog="python -m aiocases.arq", description=__doc__.split("\n\n")[0])
@@ -143,12 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     queue = commands.add_parser("enqueue", help="queue the export of cases (AIOCASES_REDIS_URL)")
     queue.add_argument("case_ids", nargs="*", metavar="CASE_ID")
     queue.add_argument("--input", metavar="FILE", help="case ids, one per line (- for stdin)")
+    queue.add_argument("--query", metavar="Q", help="the cases this search finds, e.g. 'status:open'")
     args = parser.parse_args(argv)
     try:
         ids = _ids(args)
+        if args.query:
+            ids += asyncio.run(_searched(args.query))
     except (OSError, UnicodeDecodeError) as exc:
         print(f"aiocases.arq: error: cannot read --input: {exc}", file=sys.stderr)
         return 2
+    except (ValueError, CasesError) as exc:
+        print(f"aiocases.arq: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
     queued, known = asyncio.run(enqueue(ids))
     print(f"queued {queued} cases ({known} already queued or done)", file=sys.stderr)
     return 0

@@ -37,17 +37,18 @@ __all__ = ["RedisBudget"]
 
 # KEYS[1]: the group's hash.  ARGV: what the last response of this process
 # said (limit, period ms, remaining, reset ms, 1 for a 429 else 0,
-# retry-after ms; "" where it said nothing), 1 to reserve a send or 0, and
-# how long ago (ms) the response came.
+# retry-after ms; "" where it said nothing), 1 to reserve a send or 0, how
+# long ago (ms) the response came, and 1 when there was a response at all.
 # Applying the observation and reserving in one script keeps a request to
 # one round trip.  Returns 0 (counted: send now) or the wait in ms.
 _BUDGET = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'limit', 'period', 'window', 'used', 'held')
+local h = redis.call('HMGET', KEYS[1], 'limit', 'period', 'window', 'used', 'held', 'seen')
 local limit, period = tonumber(ARGV[1]) or tonumber(h[1]), tonumber(ARGV[2]) or tonumber(h[2])
 local remaining, reset, throttled, retry = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 local age = tonumber(ARGV[8]) or 0
+local seen = h[6] == '1' or ARGV[9] == '1'
 local window, used, held = tonumber(h[3]), tonumber(h[4]) or 0, tonumber(h[5]) or 0
 if period then
   local w = math.floor(now / period)
@@ -82,9 +83,10 @@ if ARGV[7] == '1' then
     else
       used = used + 1
     end
-  else
-    -- No process has seen the limit yet: one send a second probes it, so
-    -- that many processes starting at once do not spend a window blind.
+  elseif not seen then
+    -- No process has had an answer yet: one send a second probes the limit,
+    -- so that many processes starting at once do not spend a window blind.
+    -- (An answer with no limit in it opens the group: nothing to count.)
     local probe = tonumber(redis.call('HGET', KEYS[1], 'probe')) or 0
     if probe > now then
       result = probe - now
@@ -94,6 +96,7 @@ if ARGV[7] == '1' then
   end
 end
 redis.call('HSET', KEYS[1], 'used', used, 'held', held)
+if seen then redis.call('HSET', KEYS[1], 'seen', 1) end
 if limit then redis.call('HSET', KEYS[1], 'limit', limit) end
 if period then redis.call('HSET', KEYS[1], 'period', period, 'window', window) end
 redis.call('PEXPIRE', KEYS[1], math.max(4 * (period or 15000), 60000))
@@ -169,9 +172,9 @@ class RedisBudget:
         await self._run(namespace, group, observed, take=False)
 
     async def _run(self, namespace: str, group: str, observed: Observation, *, take: bool) -> Any:
-        call = self._script(
-            keys=[self.key(namespace, group)], args=[*_args(observed), 1 if take else 0, round(observed.age * 1000)]
-        )
+        answered = 0 if observed is _NOTHING else 1
+        args = [*_args(observed), 1 if take else 0, round(observed.age * 1000), answered]
+        call = self._script(keys=[self.key(namespace, group)], args=args)
         try:
             return await _bounded(call, self.timeout)
         except (asyncio.TimeoutError, OSError) as exc:

@@ -110,3 +110,18 @@ def test_workers_export_each_case_once_even_when_one_is_killed(redis_server: Red
         fake.stop()
     answered = sum(count for status, count in by_status.items() if status != "-1")
     assert by_status.get("429", 0) < answered / 100, by_status  # one budget for the four workers
+
+
+def test_enqueue_the_cases_a_search_finds(redis_server: RedisServer, tmp_path: Path) -> None:
+    truth = FakeCasesAPI(30, 1, seed=SEED)
+    closed = sum(1 for case in truth.cases.values() if case.attributes["status"] == "CLOSED")
+    fake = Server("--cases", "30", "--cells", "1", "--seed", str(SEED))
+    try:
+        env = environment(redis_server.url, fake.url, tmp_path / "out")
+        command = [sys.executable, "-m", "aiocases.arq", "enqueue", "--query", "status:closed"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and f"queued {closed} cases (0 already queued or done)" in done.stderr
+        bad = subprocess.run([*command[:-1], "colour:blue"], env=env, capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 1 and "unknown field" in bad.stderr and "Traceback" not in bad.stderr
+    finally:
+        fake.stop()
