@@ -13,7 +13,10 @@ endpoint group the limit applies to.  The gate
   to be refused (:class:`Bucket`);
 * on a 429 holds every request of that group for the wait the server gave,
   and releases them with jitter and under the reduced concurrency limit, so
-  the end of the wait is no thundering herd.
+  the end of the wait is no thundering herd;
+* with a :class:`SharedBudget` (``RedisBudget``), also asks it before each
+  send, so that processes of one credential spend one budget; this local
+  bookkeeping goes on beside it, and alone while the shared one is down.
 
 The bookkeeping (:class:`RateLimitInfo`, :class:`Bucket`,
 :class:`ConcurrencyLimit`) is pure and driven by an explicit clock; only
