@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from aiocases.cli.caseids import clean
 from aiocases.client import CasesClient
 from aiocases.errors import CasesError
 from aiocases.resume import cell_line
@@ -134,7 +135,7 @@ def _ids(args: argparse.Namespace) -> list[str]:
     ids = list(args.case_ids)
     if args.input:
         text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
-        ids += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        ids += clean(text.splitlines())
     return ids
 
 

@@ -11,7 +11,7 @@ import os
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import TypeVar
 
 import backoff
@@ -38,7 +38,6 @@ __all__ = ["CasesClient"]
 
 _log = logging.getLogger("aiocases")
 _T = TypeVar("_T")
-_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 class CasesClient:
@@ -483,7 +482,7 @@ class CasesClient:
             except CasesError as exc:
                 _log.debug("%s %s failed: %s", request.method, request.target, exc.message)
                 if self._on_event is not None:
-                    self._report(request, None, started, _NO_HEADERS, type(exc).__name__)
+                    self._report(request, None, started, {}, type(exc).__name__)
                 raise
             self._gate.record(ticket, response.status, response.headers)
             if self._on_event is not None:

@@ -750,9 +750,7 @@ def _dump(value: object) -> JSON:
     return value  # type: ignore[return-value]
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {
-    cls: tuple(a.name for a in attrs.fields(cls) if a.name != "extra") for cls in _MODELS
-}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {cls: _listed(cls) for cls in _MODELS}
 
 
 def _field_names(cls: type) -> tuple[str, ...]:

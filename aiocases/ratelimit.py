@@ -419,12 +419,11 @@ class Gate:
         probe_interval: float = 30.0,
         max_wait: float = DEFAULTS.max_wait,
         on_event: EventHook | None = None,
-        shared: SharedBudget | None = None,
         namespace: str = "",
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self._on_event = on_event
-        self._shared = shared
+        self._shared: SharedBudget | None = None  # see set_shared
         self._namespace = namespace
         self._observed: dict[str, tuple[Observation, float]] = {}  # each group's latest answer, and when
         self._shared_down_until: float | None = None  # while set, the shared budget is not asked

@@ -35,7 +35,7 @@ from typing import BinaryIO
 
 from aiocases.models import JSON
 from aiocases.resume import LINE_FORMAT, ExportFile, ResumeError, journal_path
-from aiocases.sync import Bookmark
+from aiocases.sync import Bookmark, bookmarks_from_json
 
 __all__ = ["SyncState", "SyncStateError"]
 
@@ -106,7 +106,7 @@ class SyncState:
             run = document["run"]
             if type(run) is not int or run < 0:
                 raise ValueError("run")
-            cases = {str(k): Bookmark.from_json(v) for k, v in document["cases"].items()}
+            cases = bookmarks_from_json(document["cases"])
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise SyncStateError(f"{path} is damaged ({exc}); restore it, or sync into a new --state") from None
         return run, cases
