@@ -68,8 +68,10 @@ class Counters:
     peak_in_flight: int = 0
     requests: list[RecordedRequest] = field(factory=list)
     faults: Counter[str] = field(factory=Counter)
-    #: Answers that succeeded, by the whole wall-clock second they were sent in.
+    #: Answers that succeeded, and 429s, by the whole wall-clock second
+    #: (on the rate limiter's clock) their request arrived in.
     ok_by_second: Counter[int] = field(factory=Counter)
+    throttled_by_second: Counter[int] = field(factory=Counter)
 
 
 @define
@@ -126,6 +128,7 @@ class _Fake:
         counters.in_flight += 1
         counters.peak_in_flight = max(counters.peak_in_flight, counters.in_flight)
         request[_LEVEL] = counters.in_flight
+        arrived = int(self.options.limiter.clock())
         status = 0
         try:
             response = await handler(request)
@@ -141,7 +144,9 @@ class _Fake:
             counters.in_flight -= 1
             counters.by_status[status] += 1
             if 200 <= status < 300:
-                counters.ok_by_second[int(self.options.limiter.clock())] += 1
+                counters.ok_by_second[arrived] += 1
+            elif status == 429:
+                counters.throttled_by_second[arrived] += 1
             counters.requests.append(
                 RecordedRequest(
                     request.method,

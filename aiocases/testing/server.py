@@ -231,6 +231,7 @@ class FakeCasesAPI:
             "requests": len(counters.requests),
             "faults": dict(counters.faults),
             "ok_by_second": {str(k): v for k, v in sorted(counters.ok_by_second.items())},
+            "throttled_by_second": {str(k): v for k, v in sorted(counters.throttled_by_second.items())},
         }
         return web.json_response(body)
 
