@@ -5,6 +5,7 @@
 ...         print(cell.attributes.created_at, cell.attributes.cell_content)
 """
 
+from aiocases.budget import Budget, LocalBudget
 from aiocases.client import CasesClient
 from aiocases.errors import (
     ApiError,
@@ -49,6 +50,7 @@ __all__ = [
     "AuthorContent",
     "BadRequest",
     "Bookmark",
+    "Budget",
     "Case",
     "CaseDone",
     "CaseSynced",
@@ -62,6 +64,7 @@ __all__ = [
     "Event",
     "ExportEvent",
     "Forbidden",
+    "LocalBudget",
     "NotFound",
     "PageLimitExceeded",
     "RateLimited",

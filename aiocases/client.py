@@ -20,6 +20,7 @@ from backoff.types import Details
 from yarl import URL
 
 from aiocases import sansio
+from aiocases.budget import Budget
 from aiocases.config import DEFAULTS, Credentials, resolve_base_url, resolve_credentials
 from aiocases.errors import CasesError, ClientClosed, DecodeError, RateLimited, TransportError
 from aiocases.events import EventHook, RequestDone, Retrying, emit, rate_limit_headers
@@ -27,7 +28,7 @@ from aiocases.export import CaseIds, CaseTimeline, ExportEvent, WalkCase, collec
 from aiocases.gcpause import without_gc
 from aiocases.models import JSON, Case, TimelineCell, Watcher, structure_list
 from aiocases.pagination import TRUSTED_PAGE_SIZE, FetchPage, PageSizes, Walk, walk_pages, walk_timeline
-from aiocases.ratelimit import Gate, SharedBudget, Stats
+from aiocases.ratelimit import Gate, Stats
 from aiocases.retry import RetryPolicy
 from aiocases.search import SearchPage, read_page, walk_search
 from aiocases.sync import Bookmark, SyncEvent, synced, walk_since
@@ -74,12 +75,14 @@ class CasesClient:
     ``timeout`` each, plus up to ``max_wait`` of rate-limit hold before each
     try, plus the retry delays (``RetryPolicy``: at most 10 s each).
 
-    ``budget`` shares the rate budget with every process using the same
-    credentials: a :class:`~aiocases.redisbudget.RedisBudget` (``pip install
-    'aiocases[redis]'``), or a Redis URL for the client to open and close one
-    itself; without it, ``AIOCASES_REDIS_URL`` gives that URL.  A
-    shared budget that fails or is slow is left aside (one WARNING) and asked
-    again a second later; the gate counts alone meanwhile.
+    ``budget`` shares the rate budget with every client using the same
+    credentials (an :class:`aiocases.budget.Budget`): a
+    :class:`~aiocases.redisbudget.RedisBudget` for processes on any host
+    (``pip install 'aiocases[redis]'``), or a Redis URL for the client to open
+    and close one itself; without it, ``AIOCASES_REDIS_URL`` gives that URL.
+    A :class:`~aiocases.budget.LocalBudget` shares one among the clients of
+    one process.  A budget that fails or is slow is left aside (one WARNING)
+    and asked again a second later; the gate counts alone meanwhile.
 
     ``on_event`` is called with an :mod:`aiocases.events` event for each try
     answered or failed (:class:`~aiocases.events.RequestDone`), each retry
@@ -105,7 +108,7 @@ class CasesClient:
         max_pages: int = DEFAULTS.max_pages,
         transport: Transport | None = None,
         on_event: EventHook | None = None,
-        budget: SharedBudget | str | None = None,
+        budget: Budget | str | None = None,
     ) -> None:
         if retry_policy is not None and max_retries is not None:
             raise ValueError("pass retry_policy or max_retries, not both: the policy holds its own max_retries")
@@ -147,7 +150,7 @@ class CasesClient:
                 )
             if importlib.util.find_spec("redis") is None:
                 raise ValueError("a Redis budget needs the redis package: pip install 'aiocases[redis]'")
-        self._owned_budget: SharedBudget | None = None
+        self._owned_budget: Budget | None = None
         self._transport: Transport | None = None
         self._owned: AiohttpTransport | None = None  # the transport this client made, and closes
         self._exports: set[asyncio.Task[None]] = set()

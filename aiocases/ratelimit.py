@@ -14,9 +14,10 @@ endpoint group the limit applies to.  The gate
 * on a 429 holds every request of that group for the wait the server gave,
   and releases them with jitter and under the reduced concurrency limit, so
   the end of the wait is no thundering herd;
-* with a :class:`SharedBudget` (``RedisBudget``), also asks it before each
-  send, so that processes of one credential spend one budget; this local
-  bookkeeping goes on beside it, and alone while the shared one is down.
+* with a :class:`~aiocases.budget.Budget` (``RedisBudget``, ``LocalBudget``),
+  also asks it before each send, so that every client of one credential
+  spends one budget; the gate's own count goes on beside it, and alone while
+  the budget is unavailable.
 
 The bookkeeping (:class:`RateLimitInfo`, :class:`Bucket`,
 :class:`ConcurrencyLimit`) is pure and driven by an explicit clock; only
@@ -33,24 +34,21 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Protocol
 
 import attrs
 from attrs import define, field, frozen
 
+from aiocases.budget import Budget, BudgetUnavailable, Observation
 from aiocases.config import DEFAULTS
 from aiocases.errors import ClientClosed, RateLimited
 from aiocases.events import EventHook, Throttled, emit
 from aiocases.sansio import header_seconds, retry_after
 
 __all__ = [
-    "BudgetUnavailable",
     "Bucket",
     "ConcurrencyLimit",
     "Gate",
-    "Observation",
     "RateLimitInfo",
-    "SharedBudget",
     "Stats",
     "Ticket",
 ]
@@ -106,49 +104,13 @@ class RateLimitInfo:
         )
 
 
-@frozen
-class Observation:
-    """What one response said of a group's limit, for a budget shared with
-    other processes (``None`` where it said nothing): ``X-RateLimit-Limit``,
-    ``-Period`` and ``-Reset`` in seconds, ``-Remaining``, and for a 429 the
-    wait it asked for."""
-
-    limit: int | None = None
-    period: float | None = None
-    remaining: int | None = None
-    reset: float | None = None
-    throttled: bool = False
-    retry_after: float | None = None
-    #: Seconds since the response came (measured on this process's monotonic
-    #: clock): the budget applies ``remaining`` only to the window it was counted in.
-    age: float = 0.0
-
-    @classmethod
-    def of(cls, info: RateLimitInfo | None, status: int, headers: Mapping[str, str]) -> Observation:
-        """The observation of a response with these headers."""
-        throttled = status == 429
-        wait = retry_after(headers) if throttled else None
-        if info is None:
-            return cls(throttled=throttled, retry_after=wait)
-        return cls(info.limit, info.period, info.remaining, info.reset, throttled, wait)
-
-
-class BudgetUnavailable(Exception):
-    """A shared budget did not answer in time, or failed: the gate goes on with its own count."""
-
-
-class SharedBudget(Protocol):
-    """Counts of sends shared by every process of one credential (``namespace``):
-    :class:`~aiocases.redisbudget.RedisBudget` keeps them in Redis."""
-
-    async def reserve(self, namespace: str, group: str, observed: Observation | None = None) -> float:
-        """Apply ``observed``, then count a send of ``group`` (0.0) or say how long to wait."""
-
-    async def observe(self, namespace: str, group: str, observed: Observation) -> None:
-        """Apply one response at once (a 429)."""
-
-    async def close(self) -> None:
-        """Release connections."""
+def _observation(info: RateLimitInfo | None, status: int, headers: Mapping[str, str]) -> Observation:
+    """What a response said, for the shared budget."""
+    throttled = status == 429
+    wait = retry_after(headers) if throttled else None
+    if info is None:
+        return Observation(throttled=throttled, retry_after=wait)
+    return Observation(info.limit, info.period, info.remaining, info.reset, throttled, wait)
 
 
 def _count(value: str | None, *, minimum: int) -> int | None:
@@ -423,7 +385,7 @@ class Gate:
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self._on_event = on_event
-        self._shared: SharedBudget | None = None  # see set_shared
+        self._shared: Budget | None = None  # see set_shared
         self._namespace = namespace
         self._observed: dict[str, tuple[Observation, float]] = {}  # each group's latest answer, and when
         self._shared_down_until: float | None = None  # while set, the shared budget is not asked
@@ -444,7 +406,7 @@ class Gate:
         self._holding = 0  # requests sleeping in a hold, and since when one has been
         self._hold_started = 0.0
 
-    def set_shared(self, shared: SharedBudget | None) -> None:
+    def set_shared(self, shared: Budget | None) -> None:
         """Count sends with other processes in ``shared`` from now on (``None``: alone)."""
         self._shared = shared
         self._observed.clear()
@@ -510,7 +472,7 @@ class Gate:
         latest = self._observed.pop(key, None)
         observed = None if latest is None else attrs.evolve(latest[0], age=self._clock() - latest[1])
         try:
-            wait = await shared.reserve(self._namespace, key, observed)
+            wait = await shared.reserve(self._namespace, group, observed, name=bucket.name)
         except BudgetUnavailable as exc:
             self._shared_failed(exc)
             return 0.0
@@ -524,11 +486,11 @@ class Gate:
             _log.warning("the shared rate budget is unavailable (%s): this process counts alone until it is back", exc)
         self._shared_down_until = self._clock() + _SHARED_RETRY
 
-    async def _publish(self, key: str, observed: Observation) -> None:
+    async def _publish(self, group: str, name: str | None, observed: Observation) -> None:
         """Tell the other processes of a 429 now, not at this process's next send."""
         assert self._shared is not None
         try:
-            await self._shared.observe(self._namespace, key, observed)
+            await self._shared.observe(self._namespace, group, observed, name=name)
         except BudgetUnavailable as exc:
             self._shared_failed(exc)
 
@@ -563,7 +525,7 @@ class Gate:
         # number counts the old bucket's sends; count nothing as sent after.
         seq = ticket.seq if bucket is ticket.bucket else bucket.sent
         if self._shared is not None:
-            self._share(bucket.name or ticket.group, Observation.of(info, status, headers))
+            self._share(ticket.group, bucket.name, _observation(info, status, headers))
         if status == 429:
             self.stats.throttled += 1
             bucket.hold(info, retry_after(headers), now, wall)
@@ -577,15 +539,16 @@ class Gate:
             if self.concurrency.on_success(ticket.epoch):
                 self._changed.set()
 
-    def _share(self, key: str, observed: Observation) -> None:
+    def _share(self, group: str, name: str | None, observed: Observation) -> None:
         """Keep a response for the next reservation of its group; publish a
         429, and the first answer of a group (the limit others wait to learn), at once."""
+        key = name or group
         first = key not in self._published
         if not observed.throttled and not first:
             self._observed[key] = (observed, self._clock())
         elif self._shared_down_until is None:
             self._published.add(key)
-            task = asyncio.ensure_future(self._publish(key, observed))
+            task = asyncio.ensure_future(self._publish(group, name, observed))
             self._publishing.add(task)
             task.add_done_callback(self._publishing.discard)
 

@@ -1,26 +1,18 @@
-"""One rate budget for many processes: the counts kept in Redis (``pip install 'aiocases[redis]'``).
+"""One rate budget for many processes and hosts: the counts kept in Redis (``pip install 'aiocases[redis]'``).
 
-Datadog counts its limits per organization, so every process using a key
-spends one budget.  :class:`RedisBudget` keeps, for each credential and
-rate-limit group, what the processes have sent in the current window, in
-one Redis hash changed only by atomic Lua scripts:
+:class:`RedisBudget` implements :class:`~aiocases.budget.Budget` with the
+rules written at the top of :mod:`aiocases.budget` (and tested against
+:class:`~aiocases.budget.LocalBudget`, their in-process twin): each group's
+count is one Redis hash changed only by one atomic Lua script, which applies
+what a process's latest answer said and reserves a send in one round trip a
+request.  Time is Redis's ``TIME``: the hosts' clocks are never used.
 
-* ``reserve`` first applies what this process's last response said (the
-  limit and period, and the count raised to what the server's ``Remaining``
-  shows: it counts every process's sends), then counts one send if the
-  window's budget allows it, else says how long to wait (until the window
-  ends, or until a shared 429 hold ends): one round trip a request;
-* ``observe`` applies a response at once: the first of a group (so that the
-  others learn the limit), and a 429, which holds the group for every process;
-* until some process has seen the limit, one send a second goes (a probe):
-  processes that start together do not spend a window blind.
-
-Windows are calendar aligned by Period, as Datadog's are, and time is Redis's
-``TIME``: the hosts' clocks, which drift apart, are never used.  Keys hold a
-hash of the credential (never the credential: ``Credentials.fingerprint()``)
-and the group: ``aiocases:rl:<hash>:<group>``.  Each call is bounded (``timeout``, 100 ms by
-default): a Redis that is slow or gone raises :class:`BudgetUnavailable`
-quickly, and the caller goes on with its local budget.
+Keys hold a hash of the credential (never the credential:
+``Credentials.fingerprint()``) and the group, ``aiocases:rl:{<hash>}:<group>``
+(the braces keep a credential's keys in one Redis Cluster slot).  Each call
+is bounded (``timeout``, 100 ms by default): a Redis that is slow or gone
+raises :class:`~aiocases.budget.BudgetUnavailable` quickly, and the gate goes
+on with its own count.
 """
 
 from __future__ import annotations
@@ -31,75 +23,83 @@ import sys
 from collections.abc import Awaitable
 from typing import Any
 
-from aiocases.ratelimit import BudgetUnavailable, Observation
+from aiocases.budget import BudgetUnavailable, Observation
 
 __all__ = ["RedisBudget"]
 
-# KEYS[1]: the group's hash.  ARGV: what the last response of this process
+# KEYS[1]: the group's hash, KEYS[2]: its name's (the same until an answer
+# named the limit).  ARGV: what the last response of this process
 # said (limit, period ms, remaining, reset ms, 1 for a 429 else 0,
 # retry-after ms; "" where it said nothing), 1 to reserve a send or 0, how
 # long ago (ms) the response came, and 1 when there was a response at all.
 # Applying the observation and reserving in one script keeps a request to
 # one round trip.  Returns 0 (counted: send now) or the wait in ms.
 _BUDGET = """
+-- Rule numbers: aiocases/budget.py.  Rule 1: the name's hash, remembered by the group's.
+local key = KEYS[2]
+if key ~= KEYS[1] then
+  redis.call('HSET', KEYS[1], 'alias', key)
+  redis.call('PEXPIRE', KEYS[1], 3600000)
+else
+  key = redis.call('HGET', KEYS[1], 'alias') or key
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'limit', 'period', 'window', 'used', 'held', 'seen')
+local h = redis.call('HMGET', key, 'limit', 'period', 'window', 'used', 'held', 'seen')
 local limit, period = tonumber(ARGV[1]) or tonumber(h[1]), tonumber(ARGV[2]) or tonumber(h[2])
 local remaining, reset, throttled, retry = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 local age = tonumber(ARGV[8]) or 0
 local seen = h[6] == '1' or ARGV[9] == '1'
 local window, used, held = tonumber(h[3]), tonumber(h[4]) or 0, tonumber(h[5]) or 0
-if period then
+if period then  -- rules 2 and 3
   local w = math.floor(now / period)
   if w ~= window then
     window, used = w, 0
   end
-  -- The server's Remaining counts every process's sends: never count fewer,
-  -- but only in the window it was counted in (an answer can arrive late).
   if limit and remaining and math.floor((now - age) / period) == w then
     used = math.max(used, limit - remaining)
   end
 end
-if throttled then
+if throttled then  -- rule 4
   local wait = retry or 1000
   if remaining == 0 and reset then
     wait = reset
+    if period then
+      local finish = (math.floor((now - age) / period) + 1) * period - now
+      if math.abs(finish - reset) <= 1050 then
+        wait = finish + 30
+      end
+    end
   end
   held = math.max(held, now + wait)
-  if limit then
+  if limit and period and math.floor((now - age) / period) == window then
     used = math.max(used, limit)
   end
 end
 local result = 0
-if ARGV[7] == '1' then
+if ARGV[7] == '1' then  -- rules 5 and 6
   if held > now then
     result = held - now
   elseif limit and period then
     if used >= limit then
-      -- Released a little after the boundary: sends answered late in the
-      -- window just ended must not meet the first sends of the next.
       result = (window + 1) * period - now + 30
     else
       used = used + 1
     end
   elseif not seen then
-    -- No process has had an answer yet: one send a second probes the limit,
-    -- so that many processes starting at once do not spend a window blind.
-    -- (An answer with no limit in it opens the group: nothing to count.)
-    local probe = tonumber(redis.call('HGET', KEYS[1], 'probe')) or 0
+    local probe = tonumber(redis.call('HGET', key, 'probe')) or 0
     if probe > now then
       result = probe - now
     else
-      redis.call('HSET', KEYS[1], 'probe', now + 1000)
+      redis.call('HSET', key, 'probe', now + 1000)
     end
   end
 end
-redis.call('HSET', KEYS[1], 'used', used, 'held', held)
-if seen then redis.call('HSET', KEYS[1], 'seen', 1) end
-if limit then redis.call('HSET', KEYS[1], 'limit', limit) end
-if period then redis.call('HSET', KEYS[1], 'period', period, 'window', window) end
-redis.call('PEXPIRE', KEYS[1], math.max(4 * (period or 15000), 60000))
+redis.call('HSET', key, 'used', used, 'held', held)
+if seen then redis.call('HSET', key, 'seen', 1) end
+if limit then redis.call('HSET', key, 'limit', limit) end
+if period then redis.call('HSET', key, 'period', period, 'window', window) end
+redis.call('PEXPIRE', key, math.max(4 * (period or 15000), 60000))
 return result
 """
 
@@ -157,24 +157,30 @@ class RedisBudget:
 
     @staticmethod
     def key(namespace: str, group: str) -> str:
-        """The Redis key of one credential's group (``namespace``: ``Credentials.fingerprint()``)."""
-        return f"aiocases:rl:{namespace}:{group}"
+        """The Redis key of one credential's group or limit name (``namespace``:
+        ``Credentials.fingerprint()``, in braces: one Redis Cluster slot a credential)."""
+        return f"aiocases:rl:{{{namespace}}}:{group}"
 
-    async def reserve(self, namespace: str, group: str, observed: Observation | None = None) -> float:
+    async def reserve(
+        self, namespace: str, group: str, observed: Observation | None = None, *, name: str | None = None
+    ) -> float:
         """Count one send of ``group`` if the shared budget allows it (0.0),
         else the seconds to wait before asking again; first apply
-        ``observed``, what this process's last response of the group said."""
-        waited = await self._run(namespace, group, observed or _NOTHING, take=True)
+        ``observed``, what this process's last response of the group said.
+        ``name``: the ``X-RateLimit-Name`` of the group's answers, once known
+        (groups of one name share a count)."""
+        waited = await self._run(namespace, group, name, observed or _NOTHING, take=True)
         return max(0, int(waited)) / 1000
 
-    async def observe(self, namespace: str, group: str, observed: Observation) -> None:
+    async def observe(self, namespace: str, group: str, observed: Observation, *, name: str | None = None) -> None:
         """Learn from one response at once (a 429: every process holds the group)."""
-        await self._run(namespace, group, observed, take=False)
+        await self._run(namespace, group, name, observed, take=False)
 
-    async def _run(self, namespace: str, group: str, observed: Observation, *, take: bool) -> Any:
+    async def _run(self, namespace: str, group: str, name: str | None, observed: Observation, *, take: bool) -> Any:
         answered = 0 if observed is _NOTHING else 1
         args = [*_args(observed), 1 if take else 0, round(observed.age * 1000), answered]
-        call = self._script(keys=[self.key(namespace, group)], args=args)
+        keys = [self.key(namespace, group), self.key(namespace, name or group)]
+        call = self._script(keys=keys, args=args)
         try:
             return await _bounded(call, self.timeout)
         except (asyncio.TimeoutError, OSError) as exc:

@@ -353,7 +353,7 @@ def reserve_round_trip(url: str, count: int = 3000) -> float:
     """Seconds of wall time one reservation costs against the Redis at ``url`` (loopback)."""
     import asyncio
 
-    from aiocases.ratelimit import Observation
+    from aiocases.budget import Observation
     from aiocases.redisbudget import RedisBudget
 
     async def measure() -> float:

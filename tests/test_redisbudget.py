@@ -1,10 +1,9 @@
-"""The shared budget's Lua scripts, on a real Redis: counts shared by every
-budget (process) of one credential, calendar windows on Redis's clock, a 429
-holding every process, and a Redis that is gone answering quickly."""
+"""What only the Redis budget does: keys that hold no credential, one Redis
+Cluster slot a credential, and a Redis that is gone answering quickly.  The
+rules it shares with LocalBudget are tested on both in test_budget.py."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,8 +11,8 @@ import pytest
 import pytest_asyncio
 from redis_helpers import RedisServer, free_port, require_redis_package
 
+from aiocases.budget import BudgetUnavailable, Observation
 from aiocases.config import Credentials
-from aiocases.ratelimit import BudgetUnavailable, Observation
 from aiocases.redisbudget import RedisBudget
 
 
@@ -44,52 +43,6 @@ def credential_hash(api_key: str, app_key: str) -> str:
 
 def namespace() -> str:
     return credential_hash(f"key-{time.monotonic_ns()}", "app")  # a fresh budget for each test
-
-
-async def test_sends_are_counted_across_budgets(budgets: tuple[RedisBudget, RedisBudget]) -> None:
-    first, second = budgets
-    ns = namespace()
-    # Before any response, nothing is known of the limit: one probe a second goes.
-    assert await first.reserve(ns, "timelines") == 0
-    assert 0.9 < await second.reserve(ns, "timelines") <= 1.0
-    # An hour's window (it does not turn during the test): the server has seen one send.
-    await first.observe(ns, "timelines", Observation(limit=5, period=3600.0, remaining=4, reset=1800))
-    results = [await budget.reserve(ns, "timelines") for budget in (first, second) * 3]
-    assert results[:4] == [0, 0, 0, 0]  # four more, whichever process asks
-    assert all(0 < wait <= 3600 for wait in results[4:])
-
-
-async def test_a_spent_window_opens_again_when_it_turns(budgets: tuple[RedisBudget, RedisBudget]) -> None:
-    first, second = budgets
-    ns = namespace()
-    await first.observe(
-        ns, "timelines", Observation(limit=2, period=1.0, remaining=0, reset=1, throttled=False, retry_after=None)
-    )
-    wait = await second.reserve(ns, "timelines")
-    assert 0 < wait <= 1.03  # the window's end, and a margin for answers still on their way
-    await asyncio.sleep(wait + 0.01)
-    assert await second.reserve(ns, "timelines") == 0
-    assert await first.reserve(ns, "timelines") == 0
-    assert await first.reserve(ns, "timelines") > 0  # two a window
-
-
-async def test_the_servers_remaining_counts_other_processes_sends(budgets: tuple[RedisBudget, RedisBudget]) -> None:
-    first, _ = budgets
-    ns = namespace()
-    await first.observe(
-        ns, "timelines", Observation(limit=30, period=10.0, remaining=0, reset=5, throttled=False, retry_after=None)
-    )
-    wait = await first.reserve(ns, "timelines")
-    assert 0 < wait <= 10.0  # spent by someone: wait for the window's end
-
-
-async def test_a_429_holds_every_process(budgets: tuple[RedisBudget, RedisBudget]) -> None:
-    first, second = budgets
-    ns = namespace()
-    await first.observe(ns, "watchers", Observation(throttled=True, retry_after=0.3))
-    wait = await second.reserve(ns, "watchers")
-    assert 0.2 < wait <= 0.3
-    assert await second.reserve(ns, "timelines") == 0  # another group is not held
 
 
 async def test_groups_and_credentials_are_apart_and_keys_hold_no_credential(
@@ -129,12 +82,11 @@ def test_bad_arguments() -> None:
         RedisBudget("redis://127.0.0.1:1/0", timeout=0)
 
 
-async def test_a_late_answer_counts_only_in_its_own_window(budgets: tuple[RedisBudget, RedisBudget]) -> None:
-    """An answer applied at the next reservation may belong to a window that has ended: its
-    Remaining must not spend the new one (it once halved the budget a process used)."""
-    first, _ = budgets
+def test_a_credentials_keys_are_in_one_cluster_slot() -> None:
+    """The script touches a group's key and its name's: in Redis Cluster both
+    must hash to one slot, which the braces around the credential's hash give."""
+    from redis.crc import key_slot
+
     ns = namespace()
-    stale = Observation(limit=5, period=1.0, remaining=0, reset=1, age=1.5)
-    assert await first.reserve(ns, "timelines", stale) == 0
-    fresh = Observation(limit=5, period=3600.0, remaining=0, reset=1800)
-    assert await first.reserve(ns, "watchers", fresh) > 0  # the same, in its own window: spent
+    slots = {key_slot(RedisBudget.key(ns, group).encode()) for group in ("timelines", "watchers", "cases")}
+    assert len(slots) == 1
