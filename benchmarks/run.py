@@ -377,6 +377,8 @@ def shared_budget(args: argparse.Namespace, work: Path) -> list[dict[str, float]
     keys, total, _ = truth(cases, cells, seed=7)
     counts = (1, 2, 4) if args.quick else (1, 2, 4, 8)
     print(f"\n## One budget, many processes: {cases} cases x {cells} cells, fake limit {limit} requests/s\n")
+    if args.server_skew:
+        print(f"The fake's rate-limit clock runs {args.server_skew:+.3f} s from this host's and Redis's.\n")
     print("Each process exports its share of the cases with default settings; the fake counts.\n")
     print("Budget used: of each window's budget, the mean and the lowest, over the windows a run fully spans")
     print("(by the second the fake received each request in; not the first and last, which a run enters or")
@@ -384,7 +386,11 @@ def shared_budget(args: argparse.Namespace, work: Path) -> list[dict[str, float]
     print("| processes | budget | 429 share | budget used, mean | lowest window | failed cases | wall s |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     rows: list[dict[str, float]] = []
-    with fake_server(cases, cells, 7, "--rate-limit", str(limit), "--period", "1") as url, redis_server() as redis:
+    skew = ("--clock-skew", str(args.server_skew))
+    with (
+        fake_server(cases, cells, 7, "--rate-limit", str(limit), "--period", "1", *skew) as url,
+        redis_server() as redis,
+    ):
         for processes in counts:
             shares = [write_ids(keys[n::processes], work, f"share-{processes}-{n}.txt") for n in range(processes)]
             for budget in ("alone", "Redis"):
@@ -456,6 +462,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--server-skew",
+        type=float,
+        default=0.0,
+        help="shared-budget: seconds the fake's rate-limit clock runs ahead of this host's (negative: behind,"
+        " as a server that far away sees every send late)",
+    )
     sections = ["throughput", "rate-limited", "scale", "cli-memory", "one-timeline", "sync", "shared-budget"]
     parser.add_argument("--only", choices=sections, action="append")
     args = parser.parse_args()

@@ -2,7 +2,8 @@
 the top of aiocases/budget.py), on both implementations: LocalBudget in this
 process, and RedisBudget on a real Redis (its Lua script, on Redis's clock).
 Two "processes" are two RedisBudgets on one Redis, or one LocalBudget given to
-two clients.  At the end, LocalBudget on a driven clock, without sockets."""
+two clients.  Then clients and gates sharing a LocalBudget, and at the end
+LocalBudget on a driven clock, without sockets."""
 
 from __future__ import annotations
 

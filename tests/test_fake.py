@@ -3,14 +3,19 @@ that leave no traceback, and ``python -m aiocases.testing`` as a newcomer meets 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pty
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import pytest
+from cli_helpers import API_KEY, APP_KEY, Server
 
 from aiocases import CasesClient
 from aiocases.testing import FakeCasesAPI, Faults, RateLimitRule
@@ -89,3 +94,26 @@ def test_testing_public_names_are_pinned() -> None:
     ]
     for name in aiocases.testing.__all__:
         assert getattr(aiocases.testing, name) is not None
+
+
+def test_the_command_lines_clock_skew_moves_the_rate_limits_windows() -> None:
+    """``--clock-skew``: a server whose windows are off this host's calendar
+    (or, the same to a client, one far away); its counts follow its own clock."""
+    server = Server("--cases", "1", "--cells", "1", "--rate-limit", "1", "--period", "60", "--clock-skew", "7200")
+    try:
+        headers = {"DD-API-KEY": API_KEY, "DD-APPLICATION-KEY": APP_KEY}
+        statuses = []
+        for _ in range(2):
+            request = urllib.request.Request(f"{server.url}/api/v2/cases/NOPE-1/timelines", headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    statuses.append(answer.status)
+            except urllib.error.HTTPError as error:
+                statuses.append(error.code)
+        with urllib.request.urlopen(f"{server.url}/_fake/stats", timeout=10) as answer:
+            stats = json.load(answer)
+    finally:
+        server.stop()
+    assert statuses[1] == 429
+    (second,) = (int(key) for key in stats["throttled_by_second"])
+    assert abs(second - (time.time() + 7200)) < 30

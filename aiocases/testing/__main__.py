@@ -17,6 +17,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 
 from aiocases.testing.faults import Faults
 from aiocases.testing.limits import RateLimitRule
@@ -35,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--period", type=int, default=1, help="seconds of a rate-limit window (default 1)")
     parser.add_argument("--max-in-flight", type=int, default=None, help="a limit the headers do not show")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer (default 0)")
+    parser.add_argument(
+        "--clock-skew",
+        type=float,
+        default=0.0,
+        help="seconds the rate limit's clock runs ahead of this host's (its windows off this host's calendar)",
+    )
     parser.add_argument("--faults", type=float, default=0.0, help="share of requests given a seeded fault")
     parser.add_argument("--api-key", default="fake-api-key-0123456789abcdef", help="the API key it accepts")
     parser.add_argument("--app-key", default="fake-app-key-fedcba9876543210", help="the application key it accepts")
@@ -57,6 +64,7 @@ def _fake(args: argparse.Namespace) -> FakeCasesAPI:
         max_in_flight=args.max_in_flight,
         latency=args.latency,
         faults=faults,
+        clock=(lambda: time.time() + args.clock_skew) if args.clock_skew else time.time,
     )
 
 
