@@ -106,7 +106,7 @@ class _Count:
     probe: float = 0.0
 
     def apply(self, observed: Observation, now: float) -> None:
-        """Rules 2 to 4 for one answer (an empty Observation: none)."""
+        """Rules 2 and 3, and rule 4's spent window, for one answer (an empty Observation: none)."""
         self.limit = observed.limit if observed.limit is not None else self.limit
         self.period = observed.period if observed.period is not None else self.period
         if self.period is None:
@@ -168,7 +168,8 @@ _NOTHING = Observation()
 class LocalBudget:
     """The budget in this process's memory: give one to several clients of a
     credential in one process (``CasesClient(budget=LocalBudget())``) and
-    they spend one budget.  ``clock`` is the wall clock windows follow."""
+    they spend one budget.  ``clock`` is the wall clock windows follow.
+    Clients of one event loop may share it; it takes no lock for threads."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock

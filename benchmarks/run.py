@@ -466,8 +466,8 @@ def main() -> None:
         "--server-skew",
         type=float,
         default=0.0,
-        help="shared-budget: seconds the fake's rate-limit clock runs ahead of this host's (negative: behind,"
-        " as a server that far away sees every send late)",
+        help="shared-budget: seconds the fake's rate-limit clock runs ahead of this host's and Redis's (as a server"
+        " that many seconds away counts every send late; negative: a server clock behind)",
     )
     sections = ["throughput", "rate-limited", "scale", "cli-memory", "one-timeline", "sync", "shared-budget"]
     parser.add_argument("--only", choices=sections, action="append")

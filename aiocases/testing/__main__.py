@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         "--clock-skew",
         type=float,
         default=0.0,
-        help="seconds the rate limit's clock runs ahead of this host's (its windows off this host's calendar)",
+        help="seconds the rate limit's clock runs ahead of this host's (as a server that far away counts every"
+        " send late; negative: a server clock behind)",
     )
     parser.add_argument("--faults", type=float, default=0.0, help="share of requests given a seeded fault")
     parser.add_argument("--api-key", default="fake-api-key-0123456789abcdef", help="the API key it accepts")
