@@ -28,8 +28,11 @@ which drift apart; or this host's wall clock for :class:`LocalBudget`):
    seconds), sharpened to the calendar boundary when the two agree within
    1.05 s, plus 30 ms; otherwise for ``Retry-After`` (1 s without one).
 5. A reservation waits while the group is held; in a window whose budget is
-   spent, until the window's end plus 30 ms (sends answered late in the window
-   just ended must not meet the first sends of the next); else it is counted.
+   spent, or in its last 30 ms (a quarter of the period at most), until the
+   window's end plus 30 ms: a send reserved just before a boundary may arrive
+   after it and be counted in the next window, and sends answered late in the
+   window just ended must not meet the first sends of the next.  Else it is
+   counted.
 6. Until a client has had an answer of the group, nothing is known of the
    limit: one send a second goes (a probe), so that clients starting together
    do not spend a window blind.  An answer with no limit in it opens the group.
@@ -46,9 +49,9 @@ from attrs import define, field, frozen
 
 __all__ = ["Budget", "BudgetUnavailable", "LocalBudget", "Observation"]
 
-# Rule 4's tolerance, and rules 4 and 5's margin after a window's end, in seconds.
+# Rule 4's tolerance, and rules 4 and 5's margin around a window's end, in seconds.
 ALIGN_TOLERANCE = 1.05
-RELEASE_MARGIN = 0.03
+BOUNDARY_MARGIN = 0.03
 # Rule 6: seconds between probes; rule 4: a 429's hold without Retry-After.
 PROBE_INTERVAL = 1.0
 DEFAULT_HOLD = 1.0
@@ -128,7 +131,7 @@ class _Count:
             if self.period is not None:
                 end = (math.floor((now - observed.age) / self.period) + 1) * self.period - now
                 if abs(end - observed.reset) <= ALIGN_TOLERANCE:
-                    wait = end + RELEASE_MARGIN
+                    wait = end + BOUNDARY_MARGIN
         self.held = max(self.held, now + wait)
 
     def take(self, now: float) -> float:
@@ -136,8 +139,9 @@ class _Count:
         if self.held > now:
             return self.held - now
         if self.limit is not None and self.period is not None and self.window is not None:
-            if self.used >= self.limit:
-                return (self.window + 1) * self.period - now + RELEASE_MARGIN
+            end = (self.window + 1) * self.period - now
+            if self.used >= self.limit or end <= min(BOUNDARY_MARGIN, self.period / 4):
+                return end + BOUNDARY_MARGIN
             self.used += 1
         elif not self.seen:
             if self.probe > now:

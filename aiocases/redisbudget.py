@@ -88,8 +88,9 @@ if a[7] == 1 then  -- rules 5 and 6
   if held > now then
     result = held - now
   elseif limit and period then
-    if used >= limit then
-      result = (window + 1) * period - now + 30
+    local finish = (window + 1) * period - now
+    if used >= limit or finish <= math.min(30, period / 4) then
+      result = finish + 30
     else
       used = used + 1
     end

@@ -111,6 +111,21 @@ async def test_a_spent_429_holds_to_the_calendar_boundary_not_the_whole_second(b
     assert abs(wait - boundary) < 0.05, (wait, boundary)
 
 
+async def test_a_send_in_a_windows_last_30_ms_waits_for_the_next(budgets: tuple[Budget, Budget]) -> None:
+    """Reserved just before the boundary, a send would arrive after it, be
+    counted in the next window by the server and not by the budget: a burst of
+    them (processes starting together) once overfilled a window by eight."""
+    _, second = budgets
+    ns = namespace()
+    now = time.time()
+    boundary = math.ceil(now) if math.ceil(now) - now > 0.1 else math.ceil(now) + 1
+    await asyncio.sleep(boundary - 0.02 - time.time())  # 20 ms before a boundary of 1 s windows
+    wait = await second.reserve(ns, "timelines", Observation(limit=30, period=1.0, remaining=29, reset=1))
+    assert 0.03 < wait <= 0.06, wait
+    await asyncio.sleep(wait)
+    assert await second.reserve(ns, "timelines") == 0
+
+
 async def test_a_late_answer_counts_only_in_its_own_window(budgets: tuple[Budget, Budget]) -> None:
     """An answer applied at the next reservation may belong to a window that has ended: its
     Remaining must not spend the new one (it once halved the budget a process used)."""
@@ -209,6 +224,18 @@ async def test_windows_are_calendar_aligned_and_start_empty() -> None:
     assert [await budget.reserve("ns", "g") for _ in range(3)] == [0, 0, pytest.approx(10 - 0.4 + 0.03)]
     clock.now = 1010.0  # the calendar window [1010, 1020): nothing used yet
     assert [await budget.reserve("ns", "g") for _ in range(4)][:3] == [0, 0, 0]
+
+
+async def test_the_margin_before_a_boundary_is_at_most_a_quarter_period() -> None:
+    clock = Clock(1000.985)
+    budget = LocalBudget(clock=clock)
+    await budget.observe("ns", "g", Observation(limit=30, period=1.0, remaining=29, reset=1))
+    assert await budget.reserve("ns", "g") == pytest.approx(0.015 + 0.03)
+    clock.now = 1000.965
+    assert await budget.reserve("ns", "g") == 0
+    fast = LocalBudget(clock=Clock(1000.005))  # windows of 40 ms: 10 ms of margin, not 30
+    await fast.observe("ns", "g", Observation(limit=30, period=0.04, remaining=29, reset=1))
+    assert await fast.reserve("ns", "g") == 0
 
 
 async def test_a_429_far_from_the_calendar_keeps_the_servers_reset() -> None:
