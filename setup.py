@@ -21,12 +21,6 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:  # no compiler, no headers: the pure-Python path stays
             self.warn(f"aiocases: C speedups not built ({exc}); using pure Python")
 
-    def build_extension(self, ext: Extension) -> None:
-        try:
-            super().build_extension(ext)
-        except Exception as exc:
-            self.warn(f"aiocases: C speedups not built ({exc}); using pure Python")
-
 
 speedups = Extension("aiocases._speedups", ["aiocases/_speedups.c"], optional=True)
 setup(

@@ -191,12 +191,11 @@ class CasesClient:
                 max_body=self._limits.max_response_bytes,
             )
             self._transport = self._owned
-        shared = self._budget
-        if shared is None and self._redis_url is not None and self._owned_budget is None:
+        if self._redis_url is not None and self._owned_budget is None:
             from aiocases.redisbudget import RedisBudget
 
-            shared = self._owned_budget = RedisBudget(self._redis_url)
-        self._gate.set_shared(shared or self._owned_budget)
+            self._owned_budget = RedisBudget(self._redis_url)
+        self._gate.set_shared(self._budget or self._owned_budget)
         return self
 
     async def __aexit__(

@@ -44,14 +44,7 @@ from aiocases.errors import ClientClosed, RateLimited
 from aiocases.events import EventHook, Throttled, emit
 from aiocases.sansio import header_seconds, retry_after
 
-__all__ = [
-    "Bucket",
-    "ConcurrencyLimit",
-    "Gate",
-    "RateLimitInfo",
-    "Stats",
-    "Ticket",
-]
+__all__ = ["Bucket", "ConcurrencyLimit", "Gate", "RateLimitInfo", "Stats", "Ticket"]
 
 Clock = Callable[[], float]
 _log = logging.getLogger("aiocases")
@@ -385,12 +378,8 @@ class Gate:
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self._on_event = on_event
-        self._shared: Budget | None = None  # see set_shared
+        self._shared: _Sharing | None = None  # see set_shared
         self._namespace = namespace
-        self._observed: dict[str, tuple[Observation, float]] = {}  # each group's latest answer, and when
-        self._shared_down_until: float | None = None  # while set, the shared budget is not asked
-        self._publishing: set[asyncio.Task[None]] = set()
-        self._published: set[str] = set()  # groups whose first answer the other processes were told
         self.concurrency = ConcurrencyLimit(max_concurrency, clock=clock, probe_interval=probe_interval)
         self.max_wait = max_wait
         self._groups = _Groups()
@@ -408,10 +397,9 @@ class Gate:
 
     def set_shared(self, shared: Budget | None) -> None:
         """Count sends with other processes in ``shared`` from now on (``None``: alone)."""
-        self._shared = shared
-        self._observed.clear()
-        self._published.clear()
-        self._shared_down_until = None
+        if self._shared is not None:
+            self._shared.close()
+        self._shared = None if shared is None else _Sharing(shared, self._namespace, self._clock)
 
     @property
     def in_flight(self) -> int:
@@ -424,8 +412,8 @@ class Gate:
 
     def close(self) -> None:
         """Wake every waiting request with :class:`ClientClosed`; later ones are admitted as usual."""
-        for task in self._publishing:
-            task.cancel()
+        if self._shared is not None:
+            self._shared.close()
         self._generation += 1
         self._changed.set()
         self._closing.set()
@@ -446,9 +434,9 @@ class Gate:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            self._in_flight += 1  # before asking the shared budget: no other request takes this place meanwhile
+            self._in_flight += 1  # before asking a shared budget: no other request takes this place meanwhile
             try:
-                wait = await self._reserve_shared(group, bucket)
+                wait = 0.0 if self._shared is None else await self._shared.reserve(group, bucket.name)
                 if generation != self._generation:
                     raise ClientClosed("the client was closed while this request waited to be sent")
             except BaseException:
@@ -462,37 +450,6 @@ class Gate:
                 continue
             seq = bucket.take()
             return Ticket(bucket, group, self.concurrency.epoch, self._in_flight, seq)
-
-    async def _reserve_shared(self, group: str, bucket: Bucket) -> float:
-        """The shared budget's answer for one send of ``group`` (0.0 without one, or while it is down)."""
-        shared = self._shared
-        if shared is None or (self._shared_down_until is not None and self._clock() < self._shared_down_until):
-            return 0.0
-        key = bucket.name or group
-        latest = self._observed.pop(key, None)
-        observed = None if latest is None else attrs.evolve(latest[0], age=self._clock() - latest[1])
-        try:
-            wait = await shared.reserve(self._namespace, group, observed, name=bucket.name)
-        except BudgetUnavailable as exc:
-            self._shared_failed(exc)
-            return 0.0
-        if self._shared_down_until is not None:
-            self._shared_down_until = None
-            _log.warning("the shared rate budget is back: counting with the other processes again")
-        return wait
-
-    def _shared_failed(self, exc: BudgetUnavailable) -> None:
-        if self._shared_down_until is None:
-            _log.warning("the shared rate budget is unavailable (%s): this process counts alone until it is back", exc)
-        self._shared_down_until = self._clock() + _SHARED_RETRY
-
-    async def _publish(self, group: str, name: str | None, observed: Observation) -> None:
-        """Tell the other processes of a 429 now, not at this process's next send."""
-        assert self._shared is not None
-        try:
-            await self._shared.observe(self._namespace, group, observed, name=name)
-        except BudgetUnavailable as exc:
-            self._shared_failed(exc)
 
     async def _hold(self, group: str, delay: float) -> None:
         if delay > self.max_wait:
@@ -525,7 +482,7 @@ class Gate:
         # number counts the old bucket's sends; count nothing as sent after.
         seq = ticket.seq if bucket is ticket.bucket else bucket.sent
         if self._shared is not None:
-            self._share(ticket.group, bucket.name, _observation(info, status, headers))
+            self._shared.share(ticket.group, bucket.name, _observation(info, status, headers))
         if status == 429:
             self.stats.throttled += 1
             bucket.hold(info, retry_after(headers), now, wall)
@@ -539,25 +496,72 @@ class Gate:
             if self.concurrency.on_success(ticket.epoch):
                 self._changed.set()
 
-    def _share(self, group: str, name: str | None, observed: Observation) -> None:
-        """Keep a response for the next reservation of its group; publish a
-        429, and the first answer of a group (the limit others wait to learn), at once."""
-        key = name or group
-        first = key not in self._published
-        if not observed.throttled and not first:
-            self._observed[key] = (observed, self._clock())
-        elif self._shared_down_until is None:
-            self._published.add(key)
-            task = asyncio.ensure_future(self._publish(group, name, observed))
-            self._publishing.add(task)
-            task.add_done_callback(self._publishing.discard)
-
     def release(self, ticket: Ticket) -> None:
         """The request is over (answered or failed): free its place in the
         bucket it was taken from."""
         self._in_flight -= 1
         ticket.bucket.in_flight = max(0, ticket.bucket.in_flight - 1)
         self._changed.set()
+
+
+class _Sharing:
+    """A gate's link to a shared :class:`~aiocases.budget.Budget`: each
+    group's latest answer, handed over with the next reservation (one round
+    trip a request); a 429, and a group's first answer (the limit the others
+    wait to learn), told at once; and, after a failure, a second alone before
+    the budget is asked again."""
+
+    def __init__(self, budget: Budget, namespace: str, clock: Clock) -> None:
+        self._budget = budget
+        self._namespace = namespace
+        self._clock = clock
+        self._observed: dict[str, tuple[Observation, float]] = {}  # each group's latest answer, and when
+        self._published: set[str] = set()  # groups whose first answer the other processes were told
+        self._publishing: set[asyncio.Task[None]] = set()
+        self._down_until: float | None = None  # while set, the budget is not asked
+
+    async def reserve(self, group: str, name: str | None) -> float:
+        """The budget's answer for one send of ``group`` (0.0 while it is down)."""
+        if self._down_until is not None and self._clock() < self._down_until:
+            return 0.0
+        latest = self._observed.pop(name or group, None)
+        observed = None if latest is None else attrs.evolve(latest[0], age=self._clock() - latest[1])
+        try:
+            wait = await self._budget.reserve(self._namespace, group, observed, name=name)
+        except BudgetUnavailable as exc:
+            self._failed(exc)
+            return 0.0
+        if self._down_until is not None:
+            self._down_until = None
+            _log.warning("the shared rate budget is back: counting with the other processes again")
+        return wait
+
+    def share(self, group: str, name: str | None, observed: Observation) -> None:
+        """Keep an answer for the next reservation of its group, or publish it at once."""
+        key = name or group
+        if not observed.throttled and key in self._published:
+            self._observed[key] = (observed, self._clock())
+        elif self._down_until is None:
+            self._published.add(key)
+            task = asyncio.ensure_future(self._publish(group, name, observed))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
+
+    def close(self) -> None:
+        """Stop publishing."""
+        for task in self._publishing:
+            task.cancel()
+
+    async def _publish(self, group: str, name: str | None, observed: Observation) -> None:
+        try:
+            await self._budget.observe(self._namespace, group, observed, name=name)
+        except BudgetUnavailable as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: BudgetUnavailable) -> None:
+        if self._down_until is None:
+            _log.warning("the shared rate budget is unavailable (%s): this process counts alone until it is back", exc)
+        self._down_until = self._clock() + _SHARED_RETRY
 
 
 class _Slot:

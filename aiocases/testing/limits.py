@@ -48,7 +48,6 @@ class RateLimiter:
     def __init__(self, rules: Mapping[str, RateLimitRule], *, clock: Clock = time.time) -> None:
         self.rules = dict(rules)
         self.clock = clock  # what the windows follow; the fake's counts by second too
-        self._clock = clock
         self._windows: dict[str, _Window] = {}
 
     def admit(self, group: str) -> tuple[bool, dict[str, str]]:
@@ -56,7 +55,7 @@ class RateLimiter:
         rule = self.rules.get(group)
         if rule is None:
             return True, {}
-        now = self._clock()
+        now = self.clock()
         index = math.floor(now / rule.period)
         window = self._windows.setdefault(rule.name, _Window())
         if window.index != index:
