@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
+from budget_helpers import export_shares
 from redis_helpers import RedisServer, require_redis_package
 
 import aiocases
-from aiocases import CasesClient, RetryPolicy
 from aiocases.budget import Budget, LocalBudget, Observation
 from aiocases.config import Credentials
 from aiocases.errors import RateLimited
@@ -164,18 +163,8 @@ async def export_in_clients(budget: Budget | None, clients: int = 3) -> tuple[in
     """``clients`` clients of one credential exporting their share of the cases
     at once against a limit of 20 a second; returns the 429s and the requests."""
     async with FakeCasesAPI(12, 30, seed=1, rate_limit=RateLimitRule(limit=20, period=1)) as api:
-        keys = [case.key for case in api.cases.values()]
-
-        async def export(share: list[str], seed: int) -> int:
-            policy = RetryPolicy(max_retries=8, base=0.01, cap=0.1, rng=random.Random(seed))
-            async with CasesClient(
-                api.api_key, api.app_key, base_url=api.url, budget=budget, retry_policy=policy, rng=random.Random(seed)
-            ) as client:
-                return sum([len(case.cells) async for case in client.export_timelines(share, page_size=10)])
-
-        done = await asyncio.gather(*(export(keys[n::clients], n) for n in range(clients)))
-        assert sum(done) == sum(len(case.cells) for case in api.cases.values())
-        return api.counters.by_status[429], len(api.counters.requests)
+        refused = await export_shares(api, [budget] * clients)
+        return refused, len(api.counters.requests)
 
 
 async def test_clients_of_one_process_share_a_local_budget() -> None:

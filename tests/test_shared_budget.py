@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from budget_helpers import export_all, export_shares
 from cli_helpers import API_KEY, APP_KEY, Server, run
 from redis_helpers import RedisServer, free_port, require_redis_package
 
-from aiocases import CasesClient, RetryPolicy
 from aiocases.redisbudget import RedisBudget
 from aiocases.testing import FakeCasesAPI, RateLimitRule
 
@@ -33,36 +32,15 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
-async def export_all(
-    api: FakeCasesAPI, keys: list[str], budget: RedisBudget | None, seed: int, page_size: int = 10
-) -> int:
-    """One 'process': its own client and gate; returns the cells it exported."""
-    policy = RetryPolicy(max_retries=8, base=0.01, cap=0.1, rng=random.Random(seed))
-    async with CasesClient(
-        api.api_key, api.app_key, base_url=api.url, budget=budget, retry_policy=policy, rng=random.Random(seed)
-    ) as client:
-        cells = 0
-        async for case in client.export_timelines(keys, page_size=page_size):
-            assert case.ok, case.error
-            cells += len(case.cells)
-        return cells
-
-
 async def run_processes(api: FakeCasesAPI, url: str | None, processes: int) -> int:
     """``processes`` clients exporting their share of the cases at once; returns the 429s the fake answered."""
-    keys = [case.key for case in api.cases.values()]
     budgets = [RedisBudget(url) if url else None for _ in range(processes)]
     try:
-        shares = [keys[n::processes] for n in range(processes)]
-        done = await asyncio.gather(
-            *(export_all(api, share, b, n) for n, (share, b) in enumerate(zip(shares, budgets, strict=True)))
-        )
+        return await export_shares(api, budgets)
     finally:
         for budget in budgets:
             if budget is not None:
                 await budget.close()
-    assert sum(done) == sum(len(case.cells) for case in api.cases.values())
-    return api.counters.by_status[429]
 
 
 async def test_processes_sharing_a_budget_are_refused_far_less(redis_server: RedisServer) -> None:
