@@ -14,6 +14,8 @@ from aiocases.errors import (
     ClientClosed,
     DecodeError,
     Forbidden,
+    InconsistentPages,
+    InvalidArgument,
     NotFound,
     PageLimitExceeded,
     RateLimited,
@@ -33,12 +35,11 @@ from aiocases.models import (
     CellContent,
     TimelineCell,
     Watcher,
-    from_api_json,
-    to_api_json,
 )
-from aiocases.ratelimit import Stats
+from aiocases.operations import Request
+from aiocases.parsing import from_api_json, to_api_json
 from aiocases.retry import RetryPolicy
-from aiocases.sansio import Request
+from aiocases.stats import Stats
 from aiocases.sync import Bookmark, CaseSynced
 from aiocases.transport import Response, Transport
 
@@ -64,6 +65,8 @@ __all__ = [
     "Event",
     "ExportEvent",
     "Forbidden",
+    "InconsistentPages",
+    "InvalidArgument",
     "LocalBudget",
     "NotFound",
     "PageLimitExceeded",

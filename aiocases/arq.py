@@ -27,20 +27,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote
 
-from aiocases.cli.caseids import clean
 from aiocases.client import CasesClient
 from aiocases.errors import CasesError
-from aiocases.resume import cell_line
+from aiocases.files.casefiles import case_path, write_case
+from aiocases.files.ids import clean
 
 __all__ = ["WorkerSettings", "case_path", "enqueue", "export_case", "job_id"]
 
@@ -62,12 +59,6 @@ def job_id(case_id: str) -> str:
     return f"aiocases-export:{case_id}"
 
 
-def case_path(directory: Path, case_id: str) -> Path:
-    """Where a case's lines go: its id percent-encoded (no ``/``, no leading dot), ``.jsonl``."""
-    name = quote(case_id, safe="-_")
-    return directory / f"{name}.jsonl"
-
-
 async def export_case(ctx: dict[str, Any], case_id: str) -> int:
     """The arq job: export one case's timeline to its own file; returns the cells
     written, or -1 when the file was there already."""
@@ -76,21 +67,8 @@ async def export_case(ctx: dict[str, Any], case_id: str) -> int:
     target = case_path(directory, case_id)
     if await asyncio.to_thread(os.path.exists, target):
         return -1
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".export-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            cells = 0
-            async for cell in client.iter_timeline(case_id):
-                out.write(cell_line(case_id, cell))
-                cells += 1
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    return cells
+    # No read-ahead: the worker's other jobs fill the budget.
+    return await write_case(target, case_id, client.iter_timeline(case_id, prefetch=1))
 
 
 async def _startup(ctx: dict[str, Any]) -> None:

@@ -7,13 +7,26 @@ are tested without touching ``os.environ``.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from collections.abc import Mapping
 
 from attrs import field, frozen
 from yarl import URL
 
-__all__ = ["DEFAULTS", "SITES", "Credentials", "Defaults", "resolve_base_url", "resolve_credentials", "site_of"]
+from aiocases.errors import InvalidArgument
+
+__all__ = [
+    "DEFAULTS",
+    "SITES",
+    "Credentials",
+    "Defaults",
+    "MissingCredentials",
+    "Origin",
+    "resolve_credentials",
+    "resolve_origin",
+    "site_of",
+]
 
 
 @frozen
@@ -88,9 +101,18 @@ def _check_header_value(name: str, value: str) -> None:
     # byte in the environment, which Python keeps as a surrogate) be sent as a
     # different key: refuse it here, naming where it came from, never echoing it.
     if not value.isascii() or not value.isprintable() or " " in value:
-        raise ValueError(
+        raise InvalidArgument(
             f"{name} contains whitespace, control or non-ASCII characters; a Datadog key or token has none"
         )
+
+
+class MissingCredentials(InvalidArgument):
+    """No key was given nor found in the environment; ``missing`` names the
+    environment variables that would hold them."""
+
+    def __init__(self, message: str, missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 def resolve_credentials(
@@ -98,14 +120,19 @@ def resolve_credentials(
     app_key: str | None,
     access_token: str | None = None,
     environ: Mapping[str, str] | None = None,
-) -> Credentials:
+    *,
+    required: bool = True,
+) -> Credentials | None:
     """Keys from the arguments, else ``DD_API_KEY`` and ``DD_APP_KEY`` (or
     ``DD_APPLICATION_KEY``); an ``access_token`` (OAuth, scopes ``cases_read``
-    / ``cases_write``) replaces both.  Raises :class:`ValueError` naming the
-    argument or variable when one is missing or holds characters no key has."""
+    / ``cases_write``) replaces both.  Raises
+    :class:`~aiocases.errors.InvalidArgument` naming the argument or variable
+    when one holds characters no key has, and :class:`MissingCredentials`
+    when one is missing, unless not ``required`` (then ``None``: an injected
+    transport may bring its own)."""
     env = os.environ if environ is None else environ
     if access_token is not None and (api_key is not None or app_key is not None):
-        raise ValueError("pass access_token or api_key/app_key, not both: an OAuth token replaces the keys")
+        raise InvalidArgument("pass access_token or api_key/app_key, not both: an OAuth token replaces the keys")
     if access_token:
         _check_header_value("access_token", access_token)
         return Credentials(access_token=access_token)
@@ -117,39 +144,66 @@ def resolve_credentials(
     else:
         app, app_from = env.get("DD_APPLICATION_KEY", ""), "DD_APPLICATION_KEY"
     missing = [
-        name
-        for name, value in (("api_key (DD_API_KEY)", api), ("app_key (DD_APP_KEY or DD_APPLICATION_KEY)", app))
+        (name, variable)
+        for name, variable, value in (
+            ("api_key", "DD_API_KEY", api),
+            ("app_key", "DD_APP_KEY", app),
+        )
         if not value
     ]
+    if missing and not required and not api and not app:
+        return None
     if missing:
-        raise ValueError(
-            f"missing credentials: {' and '.join(missing)}; pass them to CasesClient or set the environment"
-            " variables (or pass access_token= for an OAuth app)"
+        names = " and ".join(f"{name} ({variable})" for name, variable in missing)
+        raise MissingCredentials(
+            f"missing credentials: {names}; pass them to CasesClient or set the environment variables"
+            " (or pass access_token= for an OAuth app)",
+            tuple(variable for _, variable in missing),
         )
     _check_header_value(api_from, api)
     _check_header_value(app_from, app)
     return Credentials(api_key=api, app_key=app)
 
 
-def resolve_base_url(site: str | None, base_url: str | None, environ: Mapping[str, str] | None = None) -> URL:
+@frozen
+class Origin:
+    """Where requests go (``url``, such as ``https://api.datadoghq.eu``) and
+    what chose it (``source``: ``site datadoghq.eu``, ``DD_SITE=datadoghq.eu``,
+    ``base_url``, ``AIOCASES_BASE_URL``), for messages that name both."""
+
+    url: str
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.source})"
+
+
+def resolve_origin(site: str | None, base_url: str | None, environ: Mapping[str, str] | None = None) -> Origin:
     """The API origin: ``base_url`` if given, else the host of ``site``;
     given neither, ``AIOCASES_BASE_URL`` (an API-compatible server, such as
     the fake), else the host of ``DD_SITE``, else ``datadoghq.com``.
 
-    Raises :class:`ValueError` for both arguments at once, an unknown site
-    (listing the valid ones), or a ``base_url`` that is not an origin."""
+    Raises :class:`~aiocases.errors.InvalidArgument` for both arguments at
+    once, an unknown site (listing the valid ones), a ``base_url`` that is
+    not an origin, or one over plain ``http://`` to a host that is not this
+    machine (credentials would cross the network in clear)."""
     if site is not None and base_url is not None:
-        raise ValueError("pass site or base_url, not both: base_url replaces the site's API host")
+        raise InvalidArgument("pass site or base_url, not both: base_url replaces the site's API host")
     env = os.environ if environ is None else environ
-    if site is None and base_url is None:
-        base_url = env.get("AIOCASES_BASE_URL") or None
+    if site is None and base_url is None and env.get("AIOCASES_BASE_URL"):
+        return Origin(_origin(env["AIOCASES_BASE_URL"], "AIOCASES_BASE_URL"), "AIOCASES_BASE_URL")
     if base_url is not None:
-        return _origin(base_url)
-    given = site or env.get("DD_SITE") or "datadoghq.com"
+        return Origin(_origin(base_url, "base_url"), "base_url")
+    if site is not None:
+        given, source = site, f"site {site.strip()}"
+    elif env.get("DD_SITE"):
+        given, source = env["DD_SITE"], f"DD_SITE={env['DD_SITE'].strip()}"
+    else:
+        given, source = "datadoghq.com", "the default site datadoghq.com"
     name = site_of(given)
     if name is None:
-        raise ValueError(f"unknown Datadog site {given.strip()!r}; valid sites: {', '.join(SITES)}")
-    return URL(SITES[name])
+        raise InvalidArgument(f"unknown Datadog site {given.strip()!r:.80}; valid sites: {', '.join(SITES)}")
+    return Origin(SITES[name], source)
 
 
 def site_of(text: str) -> str | None:
@@ -170,17 +224,34 @@ def site_of(text: str) -> str | None:
     return host if host in SITES else None
 
 
-def _origin(base_url: str) -> URL:
-    url = URL(base_url)
+def _origin(base_url: str, name: str) -> str:
+    try:
+        url = URL(base_url)
+    except (TypeError, ValueError):
+        url = URL()
     if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(
-            f"base_url must be an http(s) URL with a host, such as http://127.0.0.1:8126, got {base_url!r}"
+        raise InvalidArgument(
+            f"{name} must be an http(s) URL with a host, such as http://127.0.0.1:8126, got {base_url!r:.80}"
         )
     if url.query_string or url.fragment or url.user or url.password:
-        raise ValueError("base_url must not carry a query, a fragment or user info")
+        raise InvalidArgument(f"{name} must not carry a query, a fragment or user info")
     if url.path not in ("", "/"):
-        raise ValueError(
-            f"base_url must be an origin such as {url.origin()}, without a path (got {url.path!r}):"
+        raise InvalidArgument(
+            f"{name} must be an origin such as {url.origin()}, without a path (got {url.path!r:.80}):"
             " aiocases adds /api/v2/cases/... itself"
         )
-    return url.origin()
+    if url.scheme == "http" and not _loopback(url.host):
+        raise InvalidArgument(
+            f"{name} {str(url.origin())!r:.80} is plain http to another host: credentials would cross the network"
+            " unencrypted; use https (plain http is for this machine only: 127.0.0.1, ::1, localhost)"
+        )
+    return str(url.origin())
+
+
+def _loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,14 +1,16 @@
 """The exceptions aiocases raises for what the API or the network does.
 
-Every failure of a request is a :class:`CasesError`; invalid arguments raise
-:class:`ValueError` before anything is sent.  Messages name the request
-(method and path) and what came back, never a credential.
+Everything aiocases raises for what the API, the network or the arguments do
+is a :class:`CasesError`: invalid arguments are :class:`InvalidArgument`,
+also a :class:`ValueError`, raised before anything is sent.  Messages name
+the request (method and path) and what came back, never a credential.  Every
+error pickles with its attributes (it crosses processes: arq, multiprocessing).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 __all__ = [
     "ApiError",
@@ -17,6 +19,8 @@ __all__ = [
     "ClientClosed",
     "DecodeError",
     "Forbidden",
+    "InconsistentPages",
+    "InvalidArgument",
     "NotFound",
     "PageLimitExceeded",
     "RateLimited",
@@ -72,30 +76,46 @@ def _rebuild(cls: type[CasesError], args: tuple[object, ...], state: dict[str, o
     return error
 
 
+class InvalidArgument(CasesError, ValueError):
+    """An argument (or a credential, a site, an option) the client refuses,
+    before anything is sent; also a :class:`ValueError`."""
+
+
 class ApiError(CasesError):
     """The API answered with an error status.
 
-    ``errors`` holds the JSON:API error objects rendered to strings (their
-    ``title``/``detail``), or the plain strings the reference pages document.
-    ``headers`` are the response headers (a copy), ``body`` the raw body.
+    ``errors`` holds the body's ``errors`` whole, as sent: JSON:API error
+    objects (``status``, ``title``, ``detail``, ``code``: what the real API
+    sends) or the plain strings the reference pages document; the message
+    renders each.  ``headers`` are the response headers (a copy), ``body``
+    the raw body.
     """
 
     def __init__(
         self,
         status: int,
-        errors: list[str],
+        errors: Sequence[object] = (),
         *,
         method: str = "",
         path: str = "",
         headers: Mapping[str, str] | None = None,
         body: bytes = b"",
     ) -> None:
-        summary = "; ".join(errors) if errors else "(no error detail in the body)"
+        summary = "; ".join(_render(error) for error in errors) or "(no error detail in the body)"
         super().__init__(f"HTTP {status}: {summary}", method=method, path=path)
         self.status = status
-        self.errors = errors
+        self.errors = list(errors)
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body
+
+
+def _render(error: object) -> str:
+    """One error object as text: its title and detail (and code), or the string itself."""
+    if isinstance(error, dict):
+        parts = [str(error[k])[:500] for k in ("title", "detail") if isinstance(error.get(k), (str, int, float))]
+        text = ": ".join(parts) or "(an error object without title or detail)"
+        return f"{text} ({error['code']})" if isinstance(error.get("code"), str) else text
+    return str(error)[:500]
 
 
 class BadRequest(ApiError):
@@ -116,14 +136,18 @@ class NotFound(ApiError):
 
 class RateLimited(ApiError):
     """429: over a rate limit; ``retry_after`` is the wait in seconds the server
-    asked for (``X-RateLimit-Reset``), or ``None`` when it gave none."""
+    asked for (``X-RateLimit-Reset``), or ``None`` when it gave none.
+
+    ``too_long`` is true when the client itself refused to wait that long
+    (longer than its ``max_wait``) and sent nothing: not retried."""
 
     def __init__(
         self,
         status: int,
-        errors: list[str],
+        errors: Sequence[object] = (),
         *,
         retry_after: float | None = None,
+        too_long: bool = False,
         method: str = "",
         path: str = "",
         headers: Mapping[str, str] | None = None,
@@ -131,6 +155,7 @@ class RateLimited(ApiError):
     ) -> None:
         super().__init__(status, errors, method=method, path=path, headers=headers, body=body)
         self.retry_after = retry_after
+        self.too_long = too_long
 
     def waits_longer_than(self, seconds: float) -> bool:
         """True when the server asked for a wait longer than ``seconds``
@@ -197,13 +222,19 @@ class ResponseTooLarge(CasesError):
         self.limit = limit
 
 
+class InconsistentPages(CasesError):
+    """A walk's pages do not add up (see :mod:`aiocases.walk`): the same full
+    pages again and again, an item met twice where the order cannot move, a
+    total the items do not reach, or page numbers the server contradicts."""
+
+
 class PageLimitExceeded(CasesError):
-    """A timeline walk passed the client's ``max_pages`` without reaching its
+    """A walk passed the client's ``max_pages`` without reaching its
     last page (a server that keeps answering full pages would never end)."""
 
     def __init__(self, max_pages: int, *, method: str = "", path: str = "") -> None:
         super().__init__(
-            f"timeline walk passed max_pages ({max_pages:,} pages) without reaching a short page",
+            f"walk passed max_pages ({max_pages:,} pages) without reaching a short page",
             method=method,
             path=path,
         )

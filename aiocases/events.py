@@ -1,20 +1,22 @@
-"""What a client reports to its ``on_event`` hook: each request answered,
-each retry, each hold by the rate limit.
+"""What a client reports to its ``on_event`` hook: each try answered or
+failed, each retry, each hold by the rate limit.
 
-The hook is a plain callable, ``on_event(event)``, called on the event loop
+The hook is a plain function, ``on_event(event)``, called on the event loop
 as things happen; it should return quickly (hand slow work to a queue).  An
-exception it raises is logged (logger ``aiocases``, WARNING) and does not
-disturb the request.  Events carry the request's method, its path (case ids
-included: ``/api/v2/cases/PROJ-1/timelines``), its rate-limit ``group`` (a
-label of low cardinality for metrics: ``timelines``, ``watchers``,
-``comment``, ``search``) and the ``X-RateLimit-*`` values the response
-carried; never a credential or any other header.
-
-``docs/events.md`` shows how to feed them to OpenTelemetry or Prometheus.
+``async def`` hook is refused when the client is made: it would never run.
+An exception the hook raises is logged (logger ``aiocases``, WARNING) and
+does not disturb the request.  Events carry the operation, the method, the
+path (case ids included: ``/api/v2/cases/PROJ-1/timelines``), the rate-limit
+``group`` (a label of low cardinality for metrics: ``timelines``,
+``watchers``, ``comment``, ``search``), the ``X-RateLimit-*`` values the
+answer carried, and the exception itself where one ended a try; never a
+credential or any other header.  ``docs/events.md`` feeds them to
+OpenTelemetry or Prometheus.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -22,7 +24,9 @@ from typing import TypeAlias
 
 from attrs import field, frozen
 
-__all__ = ["Event", "EventHook", "RequestDone", "Retrying", "Throttled", "emit", "rate_limit_headers"]
+from aiocases.errors import CasesError, InvalidArgument
+
+__all__ = ["Event", "EventHook", "RequestDone", "Retrying", "Throttled", "checked_hook", "emit", "rate_limit_headers"]
 
 _log = logging.getLogger("aiocases")
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
@@ -31,35 +35,35 @@ _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 @frozen
 class RequestDone:
     """One try of a request ended: answered with ``status``, or failed on the
-    way (``status`` is ``None`` and ``error`` names the failure, such as
-    ``Timeout``).  ``duration`` is the seconds from sending to the last byte
-    of the body (or to the failure); time held by the gate before sending is
-    not in it (see :class:`Throttled`).  ``rate_limit`` holds the response's
-    ``X-RateLimit-*`` values by their suffix (``limit``, ``period``,
+    way (``status`` is ``None`` and ``error`` is the failure, such as a
+    :class:`~aiocases.errors.Timeout`).  ``duration`` is the seconds from
+    sending to the last byte of the body (or to the failure); time held by
+    the gate is not in it (see :class:`Throttled`).  ``rate_limit`` holds the
+    answer's ``X-RateLimit-*`` values by their suffix (``limit``, ``period``,
     ``remaining``, ``reset``, ``name``)."""
 
+    operation: str
     method: str
     path: str
     group: str
     status: int | None
     duration: float
     rate_limit: Mapping[str, str] = field(default=_NO_HEADERS, repr=False)
-    error: str | None = None
+    error: CasesError | None = None
 
 
 @frozen
 class Retrying:
-    """A request failed and will be sent again after ``wait`` seconds;
-    ``attempt`` counts the tries so far (1 after the first), ``reason`` is
-    the failure as text, ``error`` its class name (``ServerError``, ...)."""
+    """A request failed with ``error`` and will be sent again after ``wait``
+    seconds; ``attempt`` counts the tries so far (1 after the first)."""
 
+    operation: str
     method: str
     path: str
     group: str
     attempt: int
     wait: float
-    reason: str
-    error: str
+    error: CasesError
 
 
 @frozen
@@ -77,14 +81,38 @@ Event: TypeAlias = "RequestDone | Retrying | Throttled"
 EventHook: TypeAlias = "Callable[[Event], None]"
 
 
+def checked_hook(hook: object) -> EventHook | None:
+    """``hook`` if it can be one (``None`` stays ``None``);
+    :class:`~aiocases.errors.InvalidArgument` otherwise."""
+    if hook is None:
+        return None
+    if not callable(hook):
+        raise InvalidArgument(f"on_event must be a function taking an event, got {type(hook).__name__}")
+    if inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__):
+        raise InvalidArgument(
+            "on_event must be a plain function: an async def hook would never be awaited; put the events on an"
+            " asyncio.Queue in a plain function and consume them in a task of your own"
+        )
+    return hook
+
+
 def emit(hook: EventHook | None, event: Event) -> None:
-    """Give ``event`` to ``hook``; a hook that raises is logged, never propagated."""
+    """Give ``event`` to ``hook``; whatever the hook raises is logged, never
+    propagated (but an interrupt or an exit)."""
     if hook is None:
         return
     try:
-        hook(event)
-    except Exception:
+        result: object = hook(event)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
         _log.warning("on_event hook raised on %s; the request goes on", type(event).__name__, exc_info=True)
+        return
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        _log.warning("on_event hook returned an awaitable, which is never awaited: make it a plain function")
 
 
 _PREFIX = "x-ratelimit-"

@@ -24,7 +24,15 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callab
 
 from attrs import frozen
 
-from aiocases.errors import CasesError, ClientClosed, Forbidden, RateLimited, TransportError, Unauthorized
+from aiocases.errors import (
+    CasesError,
+    ClientClosed,
+    Forbidden,
+    InvalidArgument,
+    RateLimited,
+    TransportError,
+    Unauthorized,
+)
 from aiocases.models import TimelineCell
 from aiocases.tasks import cancel_and_wait
 
@@ -43,7 +51,6 @@ __all__ = [
 #: Case ids for an export: any iterable or async iterable of strings.
 CaseIds = Iterable[str] | AsyncIterable[str]
 #: Walks one case: its pages of new cells.
-#: Walks one case: its pages of new cells.
 WalkCase = Callable[[str], AsyncIterator[list[TimelineCell]]]
 
 
@@ -60,14 +67,14 @@ class TimelinePage:
 
 @frozen
 class CaseDone:
-    """A case ended: its pages held ``cells`` cells, and ``error`` is what
-    stopped it (``None``: the walk reached its last page).  After an error
-    the case's pages so far are incomplete and should be discarded."""
+    """A case ended: its pages held ``cell_count`` cells, and ``error`` is
+    what stopped it (``None``: the walk reached its last page).  After an
+    error the case's pages so far are incomplete and should be discarded."""
 
     case_id: str
     index: int
-    cells: int
-    error: CasesError | ValueError | None = None
+    cell_count: int
+    error: CasesError | None = None
 
     @property
     def ok(self) -> bool:
@@ -85,7 +92,7 @@ class CaseTimeline:
 
     case_id: str
     cells: tuple[TimelineCell, ...]
-    error: CasesError | ValueError | None = None
+    error: CasesError | None = None
 
     @property
     def ok(self) -> bool:
@@ -101,12 +108,14 @@ def is_fatal(error: BaseException, *, reached: bool, max_wait: float) -> bool:
     if isinstance(error, (Unauthorized, Forbidden, ClientClosed)):
         return True
     if isinstance(error, RateLimited):
-        return error.waits_longer_than(max_wait)
+        return error.too_long or error.waits_longer_than(max_wait)
     return isinstance(error, TransportError) and not reached
 
 
 class _End:
-    """The feeder's last word: every case ended (``error``: the id source failed)."""
+    """The feeder's last word: every case ended (``error``: the id source
+    failed); or a worker's, when something no case should meet escaped it
+    (a bug): the stream raises it rather than lose the case."""
 
     def __init__(self, error: BaseException | None = None) -> None:
         self.error = error
@@ -138,9 +147,10 @@ class _Export:
         self.workers: set[asyncio.Task[None]] = set()
 
     async def work(self, case_id: str, index: int) -> None:
-        """Walk one case into the queue: its pages, then its end."""
+        """Walk one case into the queue: its pages, then its end.  Whatever
+        ends the walk, the case's end is queued (its place is freed when the
+        consumer takes it), but for the cancellation of the stream itself."""
         count = 0
-        error: CasesError | ValueError | None = None
         try:
             pages = self.walk_case(case_id)
             async with contextlib.aclosing(pages):  # type: ignore[type-var]
@@ -148,11 +158,14 @@ class _Export:
                     await self.room.acquire()
                     count += len(page)
                     self.queue.put_nowait(TimelinePage(case_id, index, tuple(page)))
-        except (CasesError, ValueError) as exc:
-            error = exc
-        # Its place is freed when the consumer takes this event, so that the
-        # queue never holds more than ``concurrency`` cases' events.
-        self.queue.put_nowait(CaseDone(case_id, index, count, error))
+        except CasesError as exc:
+            self.queue.put_nowait(CaseDone(case_id, index, count, exc))
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a bug, not the case's doing: the stream raises it
+            self.queue.put_nowait(_End(exc))
+        else:
+            self.queue.put_nowait(CaseDone(case_id, index, count))
 
     async def feed(self, case_ids: CaseIds) -> None:
         """Start a worker per id as places free up; the last event is an :class:`_End`."""
@@ -217,7 +230,7 @@ async def stream(
                 if error is not None and fail_fast and is_fatal(error, reached=reached, max_wait=max_wait):
                     raise error
                 # Some answer came back for this case (a 404, a bad body), unless no request was sent.
-                reached = reached or not isinstance(error, (TransportError, ValueError))
+                reached = reached or not isinstance(error, (TransportError, InvalidArgument))
             yield event
     finally:
         await cancel_and_wait([feeder])

@@ -1,23 +1,23 @@
-"""What is retried, and how long to wait before the next try: one decision.
+"""Whether to retry, and how long to wait first: one decision,
+:meth:`RetryPolicy.decide`, a pure function of the request, the failure and
+the attempt (as githubkit's ``retry.py`` makes it).  ``backoff`` is the loop
+that asks it (``CasesClient``).  The rules:
 
-Reads, watching, unwatching, updating and deleting a comment are idempotent
-(a repeated watch is still 201, a repeated unwatch 204), so every transient
-failure of theirs is retried: 429, 5xx, connection errors, timeouts and bodies
-cut short.  Answers that another try cannot change (400, 401, 403, 404, a body
-of the wrong shape or too large, a redirect, a closed client) are not.
-
-Adding a comment is not idempotent: sent twice, it posts twice.  It is retried
-only when it cannot have been carried out: a 429 (refused before any work) or
-a connection that could not be made (``TransportError.request_sent`` false).
-Any other failure after it was sent (a timeout, a reset, a 5xx, a body cut
-short or unreadable) may hide a comment that was added, so the client marks
-it ``outcome_unknown`` and raises it at once.
-
-:meth:`RetryPolicy.decide` is the whole policy, a pure function of the
-failure and the attempt (as githubkit's ``retry.py`` makes it): seconds to
-wait before the next try, or ``None`` to give up.  ``backoff`` is the engine
-that calls it (see ``CasesClient``); the randomness of the waits comes from
-one seeded ``rng``.
+1. A failure another try cannot change is not retried: an error status but
+   429 and 5xx (400, 401, 403, 404, ...), a body of the wrong shape or too
+   large, a redirect, a closed client, a rate-limit wait longer than
+   ``max_wait``.
+2. A request whose effect is ``"read"`` or ``"set"`` (see
+   :mod:`aiocases.operations`) is retried after any other failure: a 429, a
+   5xx, a connection failure, a timeout, a body cut short.
+3. A request whose effect is ``"once"`` (adding a comment) is retried only
+   when it cannot have been carried out: a 429 (refused before any work), or
+   a connection never made.  After any other failure it may have acted
+   (:func:`may_have_acted`): the client raises it with ``outcome_unknown``.
+4. The wait before retry ``n`` (0-based) is exponential from ``base`` up to
+   ``cap`` seconds, jittered within its upper half; after a 429 the gate
+   already holds the group for the server's wait, so only a small jitter.
+5. At most ``max_retries`` retries.
 """
 
 from __future__ import annotations
@@ -26,42 +26,55 @@ import random
 
 from attrs import field, frozen
 
-from aiocases.errors import DecodeError, RateLimited, ServerError, TransportError
+from aiocases.errors import ApiError, ClientClosed, DecodeError, RateLimited, ServerError, TransportError
+from aiocases.operations import Request
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "may_have_acted"]
+
+
+def may_have_acted(error: BaseException) -> bool:
+    """Whether the server may have carried out a request that failed with
+    ``error``: not after an error status but 5xx (a refusal is an outcome),
+    nor when no connection was made or the client refused to send."""
+    if isinstance(error, ApiError):
+        return isinstance(error, ServerError)
+    if isinstance(error, TransportError):
+        # A redirect, the one transport error but a closed client not retried, is an answer: nothing acted.
+        return error.request_sent and (error.retryable or isinstance(error, ClientClosed))
+    return isinstance(error, DecodeError)  # answered 2xx with a body it cannot read: it acted
+
+
+def _transient(error: BaseException) -> bool:
+    """Rule 1's complement: another try may cure it."""
+    if isinstance(error, RateLimited):
+        return not error.too_long
+    if isinstance(error, ServerError):
+        return True
+    if isinstance(error, DecodeError):
+        return error.transient
+    if isinstance(error, TransportError):
+        return error.retryable
+    return False
 
 
 @frozen
 class RetryPolicy:
-    """``max_retries`` tries after the first, with exponential waits from
-    ``base`` seconds up to ``cap``, each jittered within its upper half
-    ("equal jitter").  After a 429 the gate already holds the request for
-    the server's wait, so the retry itself only adds a small positive jitter."""
+    """``max_retries`` retries after the first try, waiting as rule 4 says;
+    ``rng`` draws the jitter (seed it for reproducible tests)."""
 
     max_retries: int = 5
     base: float = 0.25
     cap: float = 10.0
     rng: random.Random = field(factory=random.Random, eq=False, repr=False)
 
-    def decide(self, error: BaseException, attempt: int) -> float | None:
-        """Seconds to wait before retry number ``attempt`` (0-based) after
-        ``error``, or ``None``: give up and raise it."""
-        if attempt >= self.max_retries or not self.retryable(error):
+    def decide(self, request: Request, error: BaseException, attempt: int) -> float | None:
+        """Seconds to wait before retry number ``attempt`` (0-based) of
+        ``request`` after ``error``, or ``None``: give up and raise it."""
+        if attempt >= self.max_retries or not _transient(error):
+            return None
+        if request.effect == "once" and may_have_acted(error):
             return None
         if isinstance(error, RateLimited):
             return self.rng.uniform(0.0, 0.05)
         ceiling = min(self.cap, self.base * 2.0**attempt)
         return ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
-
-    @staticmethod
-    def retryable(error: BaseException) -> bool:
-        """True for failures another try may cure (never one whose outcome is unknown)."""
-        if getattr(error, "outcome_unknown", False):
-            return False
-        if isinstance(error, (RateLimited, ServerError)):
-            return True
-        if isinstance(error, DecodeError):
-            return error.transient
-        if isinstance(error, TransportError):
-            return error.retryable
-        return False

@@ -1,60 +1,50 @@
-"""Walking "Search cases" page by page, whichever number its pages start at.
+""" "Search cases" for the paging engine (:mod:`aiocases.walk`): where its
+pages start, and what its ``meta`` says.
 
 Datadog's spec disagrees with itself: ``page[number]`` is documented with a
-default of 0, while the pagination extension says pages start at 1, and the
+default of 0, while its pagination extension says pages start at 1, and the
 recorded server answers ``page[number]=1`` with the first page and
-``meta.page.current: 1``.  A walk that guesses wrong skips the first page (a
-server counting from 0, asked for 1) or yields it twice (a server taking 0 and
-1 for the same page).  The rules, each tested without sockets
-(``tests/test_search.py``):
+``meta.page.current: 1``.  A walk that guesses wrong skips the first page or
+yields it twice.  The adapter's rules (every other rule is the walk's):
 
 1. The first request asks for page 0.
-2. The next page asked for is one past the page the server says it served
-   (``meta.page.current``, when that is the page asked for or the one after),
-   else one past the page asked for: a server counting from 1 that took 0 for
-   its first page reports 1, and the walk goes on at 2.
-3. A first page that is empty while ``meta`` counts cases, or a 400 for page
-   0, means the server has no page 0: the walk starts again at page 1.
-4. Cases seen on the last two pages are not yielded again: a server that
-   serves its first page for both 0 and 1 repeats it, and a case created
-   during a newest-first walk pushes the others one place on.
-5. The walk ends at an empty page or one shorter than the size asked for
-   (``page[size]`` is at most 100, the documented maximum, so a short page is
-   the last); ``meta.page.total`` is not trusted to end it, since which
-   numbering it counts in is the very question.  Three full pages in a row
-   with nothing new end it too (a server ignoring ``page[number]``), and
-   ``max_pages`` bounds it.
+2. The server's numbering is learned from that first answer: a
+   ``meta.page.current`` of 1 means it counts from 1 (it took 0 for its
+   first page), else from 0.
+3. A 400 for page 0, or a first page that is empty while ``meta`` counts
+   cases, means the server has no page 0: page 1 is asked for instead, and
+   pages count from 1.
+4. Every later page must come back as the page asked for
+   (``meta.page.current``, when present), or the walk raises
+   :class:`~aiocases.errors.InconsistentPages`.
+5. ``meta.total_cases`` is the walk's total: a walk that ends having met
+   another number of cases raises.
 
 Offsets shift when the result set changes during a walk.  Oldest first by
 ``created_at`` (the default) a new case lands at the end and is met; a case
 that leaves the result set (closed during a walk over ``status:open``) moves
-every later case one place back, so one of them can be missed: walk again
-when that matters.
+every later case one place back, and the totals then disagree.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from attrs import frozen
 
-from aiocases.errors import BadRequest, PageLimitExceeded
-from aiocases.models import JSON, Case, structure_list
-from aiocases.pagination import unique
-from aiocases.sansio import Request, data_of
+from aiocases.errors import BadRequest, InconsistentPages
+from aiocases.models import JSON, Case
+from aiocases.operations import Request
+from aiocases.parsing import structure_list
+from aiocases.responses import data_of
+from aiocases.walk import Ask, Page
 
-__all__ = ["SearchPage", "read_page", "walk_search"]
-
-# Full pages that bring nothing new before the walk stops.
-_MAX_STALE_PAGES = 3
-# Pages whose case ids the walk remembers.
-_MEMORY = 2
+__all__ = ["SearchPage", "SearchPages", "read_page"]
 
 
 @frozen
 class SearchPage:
-    """One page of "Search cases": its cases, and what ``meta.page`` says
+    """One page of "Search cases": its cases, and what ``meta`` says
     (``None`` for what it leaves out): the page number the server served,
     its count of pages, and ``meta.total_cases``."""
 
@@ -83,46 +73,38 @@ def _count(value: object) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
-FetchSearchPage = Callable[[int], Awaitable[SearchPage]]
+class SearchPages:
+    """The pages of one search: ``fetch(number, size)`` gets the page the
+    server numbers ``number``; :meth:`page` is the walk's fetch."""
 
+    def __init__(self, fetch: Callable[[int, int], Awaitable[SearchPage]], path: str) -> None:
+        self._fetch = fetch
+        self._path = path
+        self._start: int | None = None  # the number of the server's first page, once known
 
-async def walk_search(fetch: FetchSearchPage, page_size: int, max_pages: int) -> AsyncGenerator[Case, None]:
-    """Every case of a search, each once, by the rules above; ``fetch(n)``
-    gets the page numbered ``n`` as the server counts."""
-    number, page = await _first_page(fetch)
-    recent: deque[set[str]] = deque(maxlen=_MEMORY)
-    stale = pages = 0
-    while True:
-        pages += 1
-        ids = {case.id for case in page.cases}
-        fresh = [case for case in page.cases if not any(case.id in seen for seen in recent)]
-        recent.append(ids)
-        for case in unique(fresh, set()):
-            yield case
-        if len(page.cases) < page_size:
-            return
-        stale = 0 if fresh else stale + 1
-        if stale >= _MAX_STALE_PAGES:
-            return
-        if pages >= max_pages:
-            raise PageLimitExceeded(max_pages, path="/api/v2/cases")
-        number = _served(number, page.current) + 1
-        page = await fetch(number)
+    async def page(self, ask: Ask) -> Page[Case]:
+        """The page ``ask`` names, counted from the server's first."""
+        if self._start is None:
+            page = await self._first(ask.size)
+        else:
+            number = ask.number + self._start
+            page = await self._fetch(number, ask.size)
+            if page.current is not None and page.current != number:
+                raise InconsistentPages(
+                    f"asked for page {number}, the server says it served page {page.current}",
+                    method="GET",
+                    path=self._path,
+                )
+        return Page(page.cases, page.total_cases)
 
-
-async def _first_page(fetch: FetchSearchPage) -> tuple[int, SearchPage]:
-    """Page 0, unless the server shows it has none (rule 3): then page 1."""
-    try:
-        page = await fetch(0)
-    except BadRequest:
-        return 1, await fetch(1)
-    if not page.cases and page.counts_cases:
-        return 1, await fetch(1)
-    return 0, page
-
-
-def _served(asked: int, current: int | None) -> int:
-    """The page number the server served, for counting on from it: its
-    ``current`` when that is the page asked for or the one after (a server
-    counting from 1 asked for 0), else the page asked for."""
-    return current if current in (asked, asked + 1) else asked
+    async def _first(self, size: int) -> SearchPage:
+        """Rules 1 to 3."""
+        try:
+            page = await self._fetch(0, size)
+        except BadRequest:
+            page = None
+        if page is None or (not page.cases and page.counts_cases):
+            self._start = 1
+            return await self._fetch(1, size)
+        self._start = 1 if page.current == 1 else 0
+        return page

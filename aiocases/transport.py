@@ -2,19 +2,21 @@
 (as httpx's ``BaseTransport``), and :class:`AiohttpTransport`, the one module
 that touches aiohttp.
 
-A transport takes a :class:`~aiocases.sansio.Request` and returns the whole
-:class:`Response`, or raises a :class:`~aiocases.errors.TransportError` (a
-:class:`~aiocases.errors.Timeout` for timeouts).  ``CasesClient(transport=...)``
-takes any object with that one method, for instance
-:class:`aiocases.testing.MockTransport` in unit tests.  Everything aiohttp or
-the socket raises becomes a typed error naming the request, never the headers
-it carried.
+A transport takes a :class:`~aiocases.operations.Request`, which carries
+where it goes (``url``) and its credentials (``headers``), as the client set
+them, and returns the whole :class:`Response`, or raises a
+:class:`~aiocases.errors.TransportError` (a :class:`~aiocases.errors.Timeout`
+for timeouts).  ``CasesClient(transport=...)`` takes any object with that one
+method, for instance :class:`aiocases.testing.MockTransport` in unit tests.
+Everything aiohttp or the socket raises becomes a typed error naming the
+request, never the headers it carried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import zlib
 from collections.abc import Mapping
 from typing import Protocol
@@ -25,7 +27,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from aiocases.errors import ClientClosed, DecodeError, ResponseTooLarge, Timeout, TransportError
-from aiocases.sansio import Request
+from aiocases.operations import Request
 
 __all__ = ["AiohttpTransport", "Response", "Transport"]
 
@@ -52,7 +54,7 @@ class Transport(Protocol):
 
 
 class AiohttpTransport:
-    """A :class:`Transport` over one :class:`aiohttp.ClientSession` bound to one origin.
+    """A :class:`Transport` over one :class:`aiohttp.ClientSession`.
 
     Redirects are never followed (aiohttp would forward ``DD-API-KEY`` to
     another origin); TLS verification stays on; the connection pool holds at
@@ -62,24 +64,10 @@ class AiohttpTransport:
     can expand a thousandfold).
     """
 
-    def __init__(
-        self,
-        base_url: URL,
-        headers: Mapping[str, str],
-        *,
-        timeout: float,
-        max_connections: int,
-        max_body: int,
-    ) -> None:
-        self._base = str(base_url)
+    def __init__(self, *, timeout: float, max_connections: int, max_body: int) -> None:
         self._max_body = max_body
         self._session = aiohttp.ClientSession(
-            headers={
-                "Accept": "application/json",
-                "Accept-Encoding": "gzip, deflate",
-                "User-Agent": "aiocases",
-                **headers,
-            },
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": "aiocases"},
             connector=aiohttp.TCPConnector(limit=max_connections, limit_per_host=max_connections),
             # total bounds one try from send to the last byte of the body; the
             # gate keeps the pool from ever being the thing waited on.
@@ -95,10 +83,10 @@ class AiohttpTransport:
 
     async def send(self, request: Request) -> Response:
         """Send ``request`` and read its body; transport failures are typed."""
-        url = URL(self._base + request.target, encoded=True)
+        url = URL(request.url, encoded=True)
         if self._session.closed:
             raise ClientClosed("the client was closed", method=request.method, path=request.path)
-        headers = _JSON_BODY if request.body else None
+        headers = {**request.headers, **_JSON_BODY} if request.body else request.headers
         try:
             async with self._session.request(
                 request.method, url, data=request.body or None, headers=headers, allow_redirects=False
@@ -176,13 +164,19 @@ async def _read_body(response: aiohttp.ClientResponse, limit: int, request: Requ
     return bytes(body)
 
 
+# aiohttp 3.11 and later say when a name did not resolve (older ones give a gaierror).
+_DNS_ERROR: type[BaseException] | tuple[()] = getattr(aiohttp, "ClientConnectorDNSError", ())
+
+
 def _describe(exc: BaseException) -> str:
     # aiohttp's messages name the URL at most, never request headers; still,
     # keep only the first line and the class.
     if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
         # Its own text says "ssl:default" even for http:// URLs: name only what failed.
         error = exc.os_error
-        reason = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
+        if isinstance(error, socket.gaierror) or isinstance(exc, _DNS_ERROR):
+            return f"the host name {exc.host} did not resolve (DNS: {error.strerror or error})"
+        reason = os.strerror(error.errno) if error.errno and error.errno > 0 else str(error) or type(error).__name__
         return f"cannot connect to {exc.host}:{exc.port}: {reason}"
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -71,7 +71,7 @@ def test_failed_cases_are_reported_and_the_rest_exported(server: Server, truth: 
     assert export_lines(result.stdout) == expected(truth, keys)
     assert "exported 2 cases (2 failed)" in result.stderr
     assert "failed NOPE-404: NotFound" in result.stderr
-    assert "failed bad/id: ValueError" in result.stderr
+    assert "failed bad/id: InvalidArgument" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from aiocases import (
     BadRequest,
     CasesClient,
     CasesError,
+    ClientClosed,
     Forbidden,
     NotFound,
     RateLimited,
@@ -49,6 +50,8 @@ def test_public_names_are_pinned() -> None:
         "Event",
         "ExportEvent",
         "Forbidden",
+        "InconsistentPages",
+        "InvalidArgument",
         "LocalBudget",
         "NotFound",
         "PageLimitExceeded",
@@ -114,7 +117,9 @@ async def test_client_errors_are_typed_and_not_retried(
             with pytest.raises(cls) as info:
                 await client.get_timeline_page(case.key)
         assert info.value.status == status
-        assert info.value.errors == ["Injected failure"]
+        sent = {"jsonapi": {"status": str(status), "title": "Injected failure"}, "strings": "Injected failure"}
+        assert info.value.errors == [sent[style]]  # whole, as the body had them
+        assert "Injected failure" in str(info.value)
         assert f"GET /api/v2/cases/{case.key}/timelines" in str(info.value)
         assert len(api.requests) == 1
 
@@ -267,15 +272,24 @@ def test_constructor_validation() -> None:
             CasesClient("k", "a", **kwargs)  # type: ignore[arg-type]
 
 
-async def test_closed_client_refuses_and_closes_its_session(fake_cases_api: FakeCasesAPI) -> None:
+async def test_a_client_is_new_open_then_closed(fake_cases_api: FakeCasesAPI) -> None:
+    """Every call on a client not open raises ClientClosed at once; closed is final."""
     client = CasesClient(fake_cases_api.api_key, fake_cases_api.app_key, base_url=fake_cases_api.url)
-    with pytest.raises(RuntimeError, match="not open"):
+    case = next(iter(fake_cases_api.cases.values()))
+    with pytest.raises(ClientClosed, match="not open"):
         await client.list_watchers("PROJ-1")
-    async with client:
-        case = next(iter(fake_cases_api.cases.values()))
-        assert len(await client.get_timeline_page(case.key)) == 25
-    with pytest.raises(RuntimeError, match="not open"):  # closed: its session with it
-        await client.get_timeline_page(case.key)
-    # Entering again works.
+    with pytest.raises(ClientClosed, match="not open"):
+        client.export_timelines([case.key])
     async with client:
         assert len(await client.get_timeline_page(case.key)) == 25
+        with pytest.raises(ClientClosed, match="open already"):
+            await client.__aenter__()
+    assert client.closed
+    for call in (client.get_timeline_page(case.key), client.add_comment(case.key, "x")):
+        with pytest.raises(ClientClosed, match="was closed"):  # its session with it
+            await call
+    with pytest.raises(ClientClosed, match="make a new CasesClient"):
+        async with client:
+            pass
+    await client.close()  # twice: nothing
+    assert len(fake_cases_api.requests) == 1

@@ -23,7 +23,7 @@ from aiocases import (
     Timeout,
     TransportError,
 )
-from aiocases.sansio import comment_request
+from aiocases.operations import comment_case as comment_request
 from aiocases.testing import FakeCasesAPI, Faults, MockTransport, json_response, scripted
 from aiocases.testing.limits import RateLimitRule
 
@@ -98,7 +98,9 @@ def test_the_request_body_is_the_recorded_one() -> None:
     request = comment_request("84a0af3b-6609-442a-b4de-b082652354cf", "Hello World !")
     assert (request.method, request.path) == (interaction["request"]["method"], interaction["request"]["path"])
     assert json.loads(request.body) == interaction["request"]["body"]
-    assert not request.replayable
+    assert request.effect == "once" and request.operation == interaction["operation"].replace(
+        "CommentCase", "comment_case"
+    )
 
 
 def quick(transport: MockTransport) -> CasesClient:

@@ -89,6 +89,7 @@ def test_testing_public_names_are_pinned() -> None:
         "MockTransport",
         "RateLimitRule",
         "RecordedRequest",
+        "VirtualClock",
         "json_response",
         "scripted",
     ]

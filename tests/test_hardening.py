@@ -34,8 +34,10 @@ from aiocases import (
     TransportError,
     Unauthorized,
 )
-from aiocases.ratelimit import Gate
+from aiocases.budget import LocalBudget
+from aiocases.observations import observe
 from aiocases.testing import FakeCasesAPI
+from aiocases.windows import NOTHING
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JSONAPI = "application/vnd.api+json"
@@ -137,19 +139,12 @@ async def test_lone_surrogate_is_kept_as_is() -> None:
     st.sampled_from([200, 429, 500]),
 )
 def test_any_rate_limit_headers_are_survived(headers: dict[str, str], status: int) -> None:
-    """Whatever the headers say, the gate neither raises nor computes a
-    wait that is not a finite number; nonsense values count as absent."""
-
-    async def scenario() -> None:
-        gate = Gate(4, max_wait=1e12)
-        ticket = await gate.acquire("timelines")
-        gate.record(ticket, status, headers)
-        gate.release(ticket)
-        bucket = gate._groups.bucket("timelines")
-        delay = bucket.delay(time.monotonic())
-        assert delay >= 0 and delay == delay and delay != float("inf")
-
-    asyncio.run(scenario())
+    """Whatever the headers say, the window model neither raises nor computes
+    a wait that is not a finite number; nonsense values count as absent."""
+    budget = LocalBudget(clock=time.time)
+    budget.run("ns", "timelines", None, observe(status, headers), take=False)
+    delay = budget.run("ns", "timelines", None, NOTHING, take=True)
+    assert delay >= 0 and delay == delay and delay != float("inf")
 
 
 async def test_tiny_period_and_zero_limit_are_ignored() -> None:
@@ -307,7 +302,7 @@ async def test_stream_yields_pages_then_the_cases_end() -> None:
         assert [len(p.cells) for p in pages] == [10, 10, 3]
         assert [c.id for p in pages for c in p.cells] == [c["id"] for c in fake.cells(key)]
         done = [e for e in events if not isinstance(e, TimelinePage) and e.case_id == key]
-        assert len(done) == 1 and done[0].ok and done[0].cells == 23
+        assert len(done) == 1 and done[0].ok and done[0].cell_count == 23
         assert events.index(done[0]) > max(events.index(p) for p in pages)
     (missing,) = [e for e in events if e.case_id == "NOPE-1"]
     assert isinstance(missing.error, NotFound)  # type: ignore[union-attr]
@@ -460,7 +455,9 @@ def fake_in_a_thread(**kwargs: object) -> Iterator[FakeCasesAPI]:
         thread.join(10)
 
 
-def test_a_client_can_be_entered_again_under_another_loop() -> None:
+def test_a_client_made_outside_any_loop_is_used_under_one_and_refused_after() -> None:
+    """Made before ``asyncio.run`` (nothing is bound to a loop until it is
+    opened), used under a loop, then refused under the next: closed is final."""
     with fake_in_a_thread(cases=6, cells=12, latency=0.01) as fake:
         api = CasesClient(fake.api_key, fake.app_key, base_url=fake.url, max_concurrency=2)
 
@@ -469,4 +466,5 @@ def test_a_client_can_be_entered_again_under_another_loop() -> None:
                 return sum([len(r.cells) async for r in api.export_timelines(list(fake.cases), concurrency=6)])
 
         assert asyncio.run(export()) == 72
-        assert asyncio.run(export()) == 72
+        with pytest.raises(ClientClosed, match="make a new CasesClient"):
+            asyncio.run(export())

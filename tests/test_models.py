@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from datetime import datetime, timedelta, timezone
 
-import attrs
 import pytest
 
-from aiocases import DecodeError, TimelineCell, Watcher, from_api_json, models, to_api_json
-from aiocases.gcpause import without_gc
-from aiocases.models import format_timestamp, parse_timestamp, structure_list
+from aiocases import DecodeError, TimelineCell, Watcher, from_api_json, to_api_json
+from aiocases.parsing import format_timestamp, parse_timestamp, structure_list
 from aiocases.testing import Generator
 
 REAL_CELL = {
@@ -203,49 +200,6 @@ def test_to_api_json_rejects_non_models() -> None:
         to_api_json(object())
 
 
-@pytest.mark.parametrize("cls", [models.TimelineCell, models.CellAttributes, models.CellContent, models.AuthorContent])
-def test_built_models_are_what_their_constructor_gives(cls: type) -> None:
-    """The fast path's constructors skip the frozen ``__init__``: the objects are
-    still exactly ``cls``, equal, hashed alike and frozen."""
-    build = models._builder(cls)
-    assert build is not cls, "the layout check fell back: the fast path lost its constructors"
-    values = {a.name: f"v-{a.name}" for a in attrs.fields(cls)}
-    built, constructed = build(**values), cls(**values)
-    assert type(built) is cls
-    assert built == constructed and hash(built) == hash(constructed) and repr(built) == repr(constructed)
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        built.extra = {}
-
-
-def test_a_model_of_another_layout_is_built_by_its_constructor() -> None:
-    @attrs.frozen(slots=False)  # a __dict__, no slots: nothing to copy the layout of
-    class Plain:
-        name: str
-
-    assert models._builder(Plain) is Plain
-
-    @attrs.frozen  # with a __weakref__ slot: Python 3.10-3.12 refuse to switch __class__ to it, 3.13 allows it
-    class Other:
-        name: str
-
-    build = models._builder(Other)
-    built = build(name="x")
-    assert type(built) is Other and built == Other("x")
-
-
-@pytest.mark.parametrize("gc_on", [True, False])
-def test_without_gc_restores_the_collector(gc_on: bool) -> None:
-    was = gc.isenabled()
-    try:
-        (gc.enable if gc_on else gc.disable)()
-        assert without_gc(gc.isenabled) is False
-        with pytest.raises(ZeroDivisionError):
-            without_gc(lambda: 1 / 0)
-        assert gc.isenabled() is gc_on
-    finally:
-        (gc.enable if was else gc.disable)()
-
-
 def test_models_pickle_and_deep_copy() -> None:
     """Results cross processes (multiprocessing, arq) and copy deeply; ``extra`` stays read-only."""
     import copy
@@ -253,7 +207,7 @@ def test_models_pickle_and_deep_copy() -> None:
 
     (cell,) = structure_list(TimelineCell, [REAL_CELL])
     odd = {**REAL_CELL, "id": "odd", "new_member": {"kept": [1, 2]}}
-    (generic,) = structure_list(TimelineCell, [odd])  # an unlisted member: the generated path
+    (generic,) = structure_list(TimelineCell, [odd])  # an unlisted member, kept in extra
     watcher = from_api_json(
         Watcher, {"id": "w", "type": "watcher", "relationships": {"user": {"data": {"id": "u", "type": "user"}}}}
     )

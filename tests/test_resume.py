@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from aiocases.errors import DecodeError, NotFound
-from aiocases.models import TimelineCell, from_api_json, structure_list
-from aiocases.resume import ExportFile, ResumeError, cell_line, journal_path
+from aiocases.files.journal import ResumeError, journal_path
+from aiocases.files.lines import cell_line
+from aiocases.files.output import ExportFile
+from aiocases.models import TimelineCell
+from aiocases.parsing import from_api_json, structure_list
 from aiocases.testing import Generator
 
 ASCENDING = {"ascending": True, "format": 1}
@@ -126,7 +129,8 @@ def test_one_writer_per_output(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     export = open_export(out)
     code = (
-        "import sys; from pathlib import Path; from aiocases.resume import ExportFile, ResumeError\n"
+        "import sys; from pathlib import Path\n"
+        "from aiocases.files.output import ExportFile; from aiocases.files.journal import ResumeError\n"
         "try:\n"
         "    settings = {'ascending': True, 'format': 1}\n"
         "    ExportFile.open(Path(sys.argv[1]), resume=True, overwrite=False, settings=settings)\n"

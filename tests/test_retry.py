@@ -11,6 +11,7 @@ from aiocases import (
     CasesClient,
     ClientClosed,
     DecodeError,
+    InvalidArgument,
     NotFound,
     RateLimited,
     ResponseTooLarge,
@@ -18,34 +19,56 @@ from aiocases import (
     ServerError,
     Timeout,
     TransportError,
+    operations,
+)
+from aiocases.retry import may_have_acted
+
+READ = operations.list_case_timeline("PROJ-1", 0, 10, True)
+SET = operations.unwatch_case("PROJ-1", "8146583c-0b5f-11ec-abf8-da7ad0900001")
+ONCE = operations.comment_case("PROJ-1", "hello")
+CUREABLE = (ServerError(503, []), TransportError("reset"), Timeout("t"), DecodeError("cut", transient=True))
+FINAL = (
+    BadRequest(400, []),
+    NotFound(404, []),
+    DecodeError("wrong shape"),
+    TransportError("redirect", retryable=False),
+    ClientClosed(),
+    ResponseTooLarge(10),
+    InvalidArgument("bad id"),
+    RateLimited(429, [], retry_after=900, too_long=True),
 )
 
 
-def test_decide_retries_what_another_try_may_cure() -> None:
+@pytest.mark.parametrize("request_", [READ, SET], ids=["read", "set"])
+def test_what_another_try_may_cure_is_retried(request_: operations.Request) -> None:
     policy = RetryPolicy(max_retries=3, base=1.0, cap=3.0, rng=random.Random(1))
-    for error in (ServerError(503, []), TransportError("reset"), Timeout("t"), DecodeError("cut", transient=True)):
-        waits = [policy.decide(error, attempt) for attempt in range(4)]
+    for error in CUREABLE:
+        waits = [policy.decide(request_, error, attempt) for attempt in range(4)]
         assert waits[3] is None  # max_retries spent
         for attempt, wait in enumerate(waits[:3]):
             ceiling = min(3.0, 2.0**attempt)
             assert wait is not None and ceiling / 2 <= wait <= ceiling
-    assert 0 <= (policy.decide(RateLimited(429, []), 0) or -1) <= 0.05  # the gate already held it
-    for error in (
-        BadRequest(400, []),
-        NotFound(404, []),
-        DecodeError("wrong shape"),
-        TransportError("redirect", retryable=False),
-        ClientClosed(),
-        ResponseTooLarge(10),
-        ValueError("bad id"),
-    ):
-        assert policy.decide(error, 0) is None
+    assert 0 <= (policy.decide(request_, RateLimited(429, []), 0) or -1) <= 0.05  # the gate already held it
+    for error in FINAL:
+        assert policy.decide(request_, error, 0) is None
+
+
+def test_what_acts_again_is_retried_only_when_it_cannot_have_acted() -> None:
+    policy = RetryPolicy(rng=random.Random(1))
+    not_sent = TransportError("refused", request_sent=False)
+    assert policy.decide(ONCE, RateLimited(429, []), 0) is not None
+    assert policy.decide(ONCE, not_sent, 0) is not None
+    for error in (*CUREABLE, *FINAL):
+        assert policy.decide(ONCE, error, 0) is None
+    acted = [error for error in (*CUREABLE, *FINAL, not_sent) if may_have_acted(error)]
+    # An answer with a status is an outcome: only 5xx, failures after sending and unreadable successes may hide one.
+    assert acted == [CUREABLE[0], CUREABLE[1], CUREABLE[2], CUREABLE[3], FINAL[2]]
 
 
 def test_decide_is_reproducible_with_a_seed() -> None:
     first, second = (RetryPolicy(rng=random.Random(9)) for _ in range(2))
     error = ServerError(500, [])
-    assert [first.decide(error, n) for n in range(5)] == [second.decide(error, n) for n in range(5)]
+    assert [first.decide(READ, error, n) for n in range(5)] == [second.decide(READ, error, n) for n in range(5)]
 
 
 @pytest.mark.parametrize(

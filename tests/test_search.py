@@ -1,5 +1,5 @@
-"""Search: the ``Case`` model on real responses, the page-start rules of
-``aiocases.search`` without sockets, and ``search_cases`` against the fake."""
+"""Search: the ``Case`` model on real responses, and ``search_cases`` against
+the fake (its page rules without sockets: tests/test_walk.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from aiocases import BadRequest, CasesClient, NotFound
-from aiocases.models import Case, CaseAttributes, structure_list, to_api_json
-from aiocases.search import SearchPage, walk_search
+from aiocases.models import Case, CaseAttributes
+from aiocases.parsing import structure_list, to_api_json
 from aiocases.testing import FakeCasesAPI
 
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "real-responses"
@@ -50,70 +48,6 @@ def test_a_case_of_another_shape_is_kept_not_refused() -> None:
     (case,) = structure_list(Case, [{"id": "c", "type": "case", "attributes": {"status": "OPEN", "new": [1]}}])
     assert case.status == "OPEN" and case.project is None and case.author is None
     assert case.attributes == CaseAttributes(status="OPEN", extra={"new": [1]})
-
-
-# -- the rules, without sockets ------------------------------------------------------
-
-Server = Callable[[int], SearchPage]
-
-
-def server(total: int, size: int, convention: str, calls: list[int]) -> Server:
-    """A search server holding ``total`` cases, numbering pages as ``convention`` says."""
-    cases = [Case(id=f"case-{n}", type="case", attributes=CaseAttributes(key=f"P-{n}")) for n in range(total)]
-    pages = -(-total // size)
-
-    def answer(number: int) -> SearchPage:
-        calls.append(number)
-        if convention == "zero":
-            index, current = number, number
-        elif convention == "one-clamp":  # as recorded: counts from 1, takes 0 for 1
-            index, current = max(number, 1) - 1, max(number, 1)
-        elif convention == "one-echo":  # counts from 1, serves page 1 for 0 and says 0
-            index, current = max(number, 1) - 1, number
-        elif convention == "one-empty":  # counts from 1, page 0 is empty
-            if number == 0:
-                return SearchPage([], 0, pages, total)
-            index, current = number - 1, number
-        elif convention == "one-400":
-            if number == 0:
-                raise BadRequest(400, ["page[number] must be at least 1"])
-            index, current = number - 1, number
-        else:  # "silent": no meta at all, counts from 0
-            return SearchPage(cases[number * size : (number + 1) * size])
-        return SearchPage(cases[index * size : (index + 1) * size], current, pages, total)
-
-    return answer
-
-
-CONVENTIONS = ["zero", "one-clamp", "one-echo", "one-empty", "one-400", "silent"]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.integers(0, 40), st.integers(1, 7), st.sampled_from(CONVENTIONS))
-async def test_every_case_once_whichever_way_pages_are_numbered(total: int, size: int, convention: str) -> None:
-    calls: list[int] = []
-    answer = server(total, size, convention, calls)
-
-    async def fetch(number: int) -> SearchPage:
-        return answer(number)
-
-    got = [case.id async for case in walk_search(fetch, size, 1000)]
-    assert got == [f"case-{n}" for n in range(total)]
-    if convention in ("zero", "one-clamp", "silent"):
-        assert len(calls) == total // size + 1  # no request wasted
-    else:
-        assert len(calls) <= total // size + 3
-
-
-async def test_a_server_ignoring_page_number_ends_the_walk() -> None:
-    calls: list[int] = []
-    answer = server(10, 5, "zero", calls)
-
-    async def fetch(number: int) -> SearchPage:
-        return answer(0)
-
-    assert [c.id async for c in walk_search(fetch, 5, 1000)] == [f"case-{n}" for n in range(5)]
-    assert len(calls) == 4  # the first page, then three that bring nothing new
 
 
 # -- against the fake ----------------------------------------------------------------

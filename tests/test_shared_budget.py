@@ -45,12 +45,12 @@ async def run_processes(api: FakeCasesAPI, url: str | None, processes: int) -> i
 
 async def test_processes_sharing_a_budget_are_refused_far_less(redis_server: RedisServer) -> None:
     rule = RateLimitRule(limit=20, period=1)
-    async with FakeCasesAPI(24, 30, seed=1, rate_limit=rule) as alone:
+    async with FakeCasesAPI(30, 40, seed=1, rate_limit=rule) as alone:
         refused_alone = await run_processes(alone, None, 3)
-    async with FakeCasesAPI(24, 30, seed=1, rate_limit=rule) as shared:
+    async with FakeCasesAPI(30, 40, seed=1, rate_limit=rule) as shared:
         refused_shared = await run_processes(shared, redis_server.url, 3)
         requests = len(shared.counters.requests)
-    assert refused_alone >= 10, "three clients counting alone should collide"
+    assert refused_alone >= 5, "three clients counting alone should collide"
     assert refused_shared <= max(1, requests // 100), (refused_shared, requests)
 
 

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from aiocases.cli.args import parser
 from aiocases.cli.commands import run
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from aiocases.config import MissingCredentials, resolve_origin
 from aiocases.errors import CasesError, ClientClosed, Forbidden, RateLimited, TransportError, Unauthorized
-from aiocases.resume import ResumeError
+from aiocases.files.journal import ResumeError
 
 __all__ = ["main"]
 
@@ -47,10 +48,21 @@ async def _run_until_signalled(args: argparse.Namespace, received: list[signal.S
             loop.remove_signal_handler(sig)
 
 
+def _where(args: argparse.Namespace) -> str:
+    """The API in use, and what chose it (the client resolves it the same way)."""
+    try:
+        origin = resolve_origin(getattr(args, "site", None), getattr(args, "base_url", None))
+    except ValueError:
+        return "an API origin the options do not give"
+    source = {"base_url": "--base-url", "site " + str(getattr(args, "site", "")).strip(): "--site"}.get(
+        origin.source, origin.source
+    )
+    return f"{origin.url} ({source})"
+
+
 def _explain(exc: CasesError, args: argparse.Namespace) -> str:
     """One line for an error that stopped a whole run, saying what to check."""
-    site = args.site or os.environ.get("DD_SITE") or "datadoghq.com"
-    where = f"--base-url {args.base_url}" if args.base_url else f"site {site}"
+    where = _where(args)
     if isinstance(exc, (Unauthorized, Forbidden)):
         return (
             f"the API refused the credentials ({exc}); check DD_API_KEY and DD_APP_KEY, and that DD_SITE or --site"
@@ -59,7 +71,7 @@ def _explain(exc: CasesError, args: argparse.Namespace) -> str:
     if isinstance(exc, RateLimited) and exc.retry_after is not None:
         return f"{exc}; try again later, or raise --max-wait"
     if isinstance(exc, TransportError) and not isinstance(exc, ClientClosed):
-        return f"cannot reach the API ({where}): {exc}"
+        return f"cannot reach the API at {where}: {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -76,6 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     resume = " (rerun with --resume to continue)" if getattr(args, "output", None) not in (None, "-") else ""
     try:
         return asyncio.run(_run_until_signalled(args, received))
+    except MissingCredentials as exc:
+        print(
+            f"aiocases: error: no {' and no '.join(exc.missing)} in the environment: export DD_API_KEY and DD_APP_KEY"
+            " (an API key and an application key of your organization), or try `aiocases demo`",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except (UsageError, ValueError, ResumeError) as exc:
         print(f"aiocases: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,8 +17,9 @@ from aiocases.cli.exporting import ExportOptions, run_export
 from aiocases.cli.syncing import SyncOptions, run_sync
 from aiocases.client import CasesClient
 from aiocases.config import DEFAULTS
-from aiocases.models import Case, TimelineCell, to_api_json
-from aiocases.resume import cell_line
+from aiocases.files.lines import cell_line
+from aiocases.models import Case, TimelineCell
+from aiocases.parsing import to_api_json
 
 __all__ = ["run"]
 

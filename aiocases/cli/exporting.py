@@ -16,14 +16,17 @@ from typing import Protocol, TextIO
 
 from attrs import define, field, frozen
 
-from aiocases.cli.caseids import IdQueue, InputError, clean, read_ids
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, stdout
 from aiocases.client import CasesClient
 from aiocases.config import DEFAULTS
 from aiocases.errors import CasesError
 from aiocases.export import ExportEvent, TimelinePage
+from aiocases.files.ids import IdQueue, InputError, clean, read_ids
+from aiocases.files.journal import journal_path
+from aiocases.files.lines import LINE_FORMAT
+from aiocases.files.output import ExportFile
+from aiocases.files.writer import ExportWriter
 from aiocases.models import JSON, Case
-from aiocases.resume import LINE_FORMAT, ExportFile, ExportWriter, journal_path
 from aiocases.tasks import cancel_and_wait
 
 __all__ = ["ExportOptions", "IdSources", "Outcome", "Progress", "fill_ids", "open_input", "run_export", "summary"]
@@ -140,7 +143,7 @@ def _take(event: ExportEvent, writer: ExportWriter, progress: Progress, outcome:
     if error is not None:
         outcome.fail(event.case_id, error)
     else:
-        outcome.written_cells += event.cells
+        outcome.written_cells += event.cell_count
     progress.update(case=True)
 
 

@@ -1,6 +1,6 @@
 """``aiocases sync``: an export kept current, each run writing only what is new.
 
-The state directory (:mod:`aiocases.syncdir`) holds the bookmarks and one
+The state directory (:mod:`aiocases.files.syncstate`) holds the bookmarks and one
 numbered JSON Lines file per run; a run killed at any moment is recovered by
 the next, so across all the files no cell is lost or written twice.
 """
@@ -16,15 +16,15 @@ from pathlib import Path
 
 from attrs import frozen
 
-from aiocases.cli.caseids import IdQueue
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from aiocases.cli.exporting import Outcome, Progress, fill_ids, open_input, summary
 from aiocases.client import CasesClient
 from aiocases.config import DEFAULTS
 from aiocases.export import TimelinePage
-from aiocases.resume import ExportWriter
+from aiocases.files.ids import IdQueue
+from aiocases.files.syncstate import SyncState, SyncStateError
+from aiocases.files.writer import ExportWriter
 from aiocases.sync import Bookmark, SyncEvent
-from aiocases.syncdir import SyncState, SyncStateError
 from aiocases.tasks import cancel_and_wait
 
 __all__ = ["SyncOptions", "run_sync"]
@@ -101,5 +101,5 @@ def _take(
     if error is not None:
         outcome.fail(event.case_id, error)
     else:
-        outcome.written_cells += event.cells
+        outcome.written_cells += event.cell_count
     progress.update(case=True)

@@ -1,13 +1,15 @@
 """A fake of Datadog's Case Management API for tests and demos.
 
 ``MockTransport`` answers a client's requests in memory, for unit tests
-that need no server; ``FakeCasesAPI`` serves the API on a loopback port with seeded data, rate
+that need no server (``VirtualClock`` lets them wait in no time);
+``FakeCasesAPI`` serves the API on a loopback port with seeded data, rate
 limits and fault injection; ``aiocases.testing.pytest_plugin`` gives it to
 pytest as the ``fake_cases_api`` fixture; ``python -m aiocases.testing``
 serves it from its own process.
 """
 
 from aiocases.testing.app import RecordedRequest
+from aiocases.testing.clock import VirtualClock
 from aiocases.testing.data import FakeCase, Generator
 from aiocases.testing.faults import Faults
 from aiocases.testing.limits import RateLimitRule
@@ -25,6 +27,7 @@ __all__ = [
     "MockTransport",
     "RateLimitRule",
     "RecordedRequest",
+    "VirtualClock",
     "json_response",
     "scripted",
 ]

@@ -19,7 +19,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiocases.models import JSON
-from aiocases.sansio import Request
+from aiocases.operations import Request
 from aiocases.transport import Response
 
 __all__ = ["MockTransport", "json_response", "scripted"]

@@ -33,8 +33,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
+from aiocases.files.journal import ResumeError, journal_path
+from aiocases.files.lines import LINE_FORMAT
+from aiocases.files.output import ExportFile
 from aiocases.models import JSON
-from aiocases.resume import LINE_FORMAT, ExportFile, ResumeError, journal_path
 from aiocases.sync import Bookmark, bookmarks_from_json
 
 __all__ = ["SyncState", "SyncStateError"]

@@ -1,0 +1,101 @@
+"""Checking what callers pass, before anything is sent.
+
+Every check raises :class:`~aiocases.errors.InvalidArgument` (also a
+:class:`ValueError`) naming the argument and what was wrong, never echoing
+more than 80 characters of it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Final
+from urllib.parse import quote
+
+from aiocases.errors import InvalidArgument
+
+__all__ = [
+    "case_id",
+    "cell_id",
+    "count",
+    "message",
+    "page",
+    "seconds",
+    "user_uuid",
+]
+
+_MAX_ID_LENGTH: Final = 512
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+
+
+def case_id(value: object) -> str:
+    """A case UUID or key (``PROJ-123``) as one encoded path segment.
+
+    Anything that could change the request's path or query (``/``, ``?``,
+    ``#``, ``\\``, dot segments, control or invisible characters, blank) is
+    refused; every other character is percent-encoded."""
+    return _segment("case_id", value, "a case UUID or key")
+
+
+def cell_id(value: object) -> str:
+    """A timeline cell's id (a comment's UUID), checked as :func:`case_id`."""
+    return _segment("cell_id", value, "a timeline cell's id")
+
+
+def _segment(name: str, value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string ({what}), got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgument(f"{name} must not be empty or blank")
+    if len(value) > _MAX_ID_LENGTH:
+        raise InvalidArgument(f"{name} is {len(value)} characters long; at most {_MAX_ID_LENGTH} are accepted")
+    if value in (".", ".."):
+        raise InvalidArgument(f"{name} must not be a dot segment: {value!r}")
+    for forbidden in "/?#\\":
+        if forbidden in value:
+            raise InvalidArgument(f"{name} must not contain {forbidden!r}: {value!r:.80}")
+    if not value.isprintable():
+        raise InvalidArgument(f"{name} must not contain control or invisible characters: {value!r:.80}")
+    return quote(value, safe="")
+
+
+def message(value: object) -> str:
+    """A comment's text (Markdown): a string that is not blank."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"message must be a string (the comment's Markdown), got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgument("message must not be empty or blank: the API refuses an empty comment")
+    return value
+
+
+def user_uuid(value: object) -> str:
+    """A user UUID (``8146583c-0b5f-11ec-abf8-da7ad0900001``), in lower case."""
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise InvalidArgument(
+            f"user_uuid must be a UUID such as 8146583c-0b5f-11ec-abf8-da7ad0900001, got {value!r:.80}"
+        )
+    return value.lower()
+
+
+def page(page_number: object, page_size: object, ascending: object) -> None:
+    """``page[number]`` (>= 0), ``page[size]`` (>= 1) and an order (a bool)."""
+    count("page_number", page_number, 0)
+    count("page_size", page_size, 1)
+    if type(ascending) is not bool:
+        raise InvalidArgument(f"ascending must be True or False, got {ascending!r:.80}")
+
+
+def count(name: str, value: object, minimum: int) -> int:
+    """A whole number of at least ``minimum`` (not a bool)."""
+    if type(value) is not int or value < minimum:
+        raise InvalidArgument(f"{name} must be an int >= {minimum}, got {value!r:.80}")
+    return value
+
+
+def seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """A finite number of seconds above 0 (or at least 0)."""
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    if not math.isfinite(number) or not (number >= 0 if allow_zero else number > 0):
+        bound = ">=" if allow_zero else ">"
+        raise InvalidArgument(f"{name} must be a finite number of seconds {bound} 0, got {value!r:.80}")
+    return float(number)

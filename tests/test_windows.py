@@ -1,0 +1,176 @@
+"""The window model (aiocases/windows.py) as one table of scenarios, run
+against every implementation on a driven clock: LocalBudget shared by
+clients, the count every gate keeps of its own (a LocalBudget that sends no
+probes: rule 6), and RedisBudget, whose Lua script runs on a real
+redis-server (its clock replaced by the test's).  Two "processes" are two
+RedisBudgets on one Redis, or one LocalBudget used twice.  A scenario about
+probes runs on the shared budgets only, one about a gate alone on its own."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from attrs import frozen
+from redis_helpers import RedisServer, require_redis_package
+
+from aiocases.budget import Budget, LocalBudget
+from aiocases.observations import Observation
+from aiocases.windows import BOUNDARY_MARGIN, PROBE_INTERVAL
+
+M = BOUNDARY_MARGIN
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@frozen
+class At:
+    """Set the clock (seconds)."""
+
+    time: float
+
+
+@frozen
+class Tell:
+    """Process ``by`` tells the budget an answer of ``group`` at once (``observe``)."""
+
+    observed: Observation
+    group: str = "timelines"
+    by: int = 0
+    name: str | None = None
+
+
+@frozen
+class Ask:
+    """Process ``by`` reserves a send of ``group`` (with ``observed``, its latest
+    answer); the budget must say ``wait`` (0: send now), to the millisecond."""
+
+    wait: float
+    group: str = "timelines"
+    by: int = 0
+    observed: Observation | None = None
+    name: str | None = None
+    namespace: str = "ns"
+
+
+def spent(limit: int, period: float, **kwargs: Any) -> Observation:
+    return Observation(limit=limit, period=period, remaining=0, reset=kwargs.pop("reset", period), **kwargs)
+
+
+SHARED, ALONE = "shared: ", "alone: "
+TABLE: dict[str, list[At | Tell | Ask]] = {
+    "shared: rule 6: a probe a second until an answer": [
+        At(50.0), Ask(0), Ask(PROBE_INTERVAL, by=1), At(51.0), Ask(0, by=1), Ask(0, namespace="another credential"),
+    ],
+    "shared: rule 6: an answer with no limit opens the group": [
+        At(50.0), Ask(0), Tell(Observation()), *[Ask(0, by=n % 2) for n in range(5)],
+    ],
+    "rule 3: sends counted across processes": [
+        At(1000.0), Tell(Observation(limit=5, period=3600.0, remaining=4, reset=1800)),
+        Ask(0), Ask(0, by=1), Ask(0), Ask(0, by=1), Ask(3600 - 1000 + M),
+    ],
+    "rule 2: calendar windows, each starting empty": [
+        At(1000.4), Tell(Observation(limit=3, period=10.0, remaining=2, reset=10)),
+        Ask(0), Ask(0), Ask(10 - 0.4 + M), At(1010.0), Ask(0), Ask(0), Ask(0), Ask(10 + M),
+    ],
+    "rule 3: Remaining counts the other programs' sends": [
+        At(1005.0), Tell(Observation(limit=30, period=10.0, remaining=0, reset=5)), Ask(5 + M, by=1),
+    ],
+    "rule 3: a late answer counts only in its own window": [
+        At(1000.2), Ask(0, observed=Observation(limit=5, period=1.0, remaining=0, reset=1, age=1.5)),
+        Ask(0, group="watchers", observed=Observation(limit=5, period=3600.0, remaining=4, reset=1800)),
+    ],
+    "rule 4: a 429 holds every process, and only its group": [
+        At(100.0), Tell(Observation(throttled=True, retry_after=0.3), group="watchers"),
+        Ask(0.3, group="watchers", by=1), Ask(0, group="timelines", by=1),
+    ],
+    "rule 4: a 429 without a wait holds for the default": [
+        At(100.0), Tell(Observation(throttled=True)), Ask(1.0, by=1),
+    ],
+    "rule 4: a spent 429 holds to the window's end, not Reset's whole second": [
+        At(1000.4), Tell(spent(30, 1.0, reset=1, throttled=True)), Ask(0.6 + M, by=1),
+    ],
+    "rule 4: a 429 far from the calendar keeps the server's Reset": [
+        At(1000.2), Tell(spent(3, 10.0, reset=4, throttled=True)), Ask(4.0, by=1),
+    ],
+    "rule 5: a spent window waits for its end": [
+        At(1000.5), Tell(spent(2, 1.0, reset=1)), Ask(0.5 + M, by=1), At(1001.0 + M), Ask(0, by=1), Ask(0),
+        Ask(1.0, by=1),
+    ],
+    "rule 5: a send in a window's last moments waits for the next": [
+        At(1000.985), Tell(Observation(limit=30, period=1.0, remaining=29, reset=1)), Ask(0.015 + M),
+        At(1000.965), Ask(0),
+    ],
+    "rule 5: that margin is a quarter of the period at most": [
+        At(1000.005), Tell(Observation(limit=30, period=0.04, remaining=29, reset=1)), Ask(0),
+    ],
+    "alone: rule 6: no probe, and what was sent before the limit was known counts in its first window": [
+        At(1000.1), *[Ask(0) for _ in range(8)], Tell(Observation(limit=20, period=1.0, remaining=19, reset=1)),
+        *[Ask(0) for _ in range(12)], Ask(0.9 + M),
+    ],
+    "alone: rule 1: what a group counted before it learned the name moves to the name": [
+        At(1000.0), Ask(0), Ask(0), Ask(0),
+        Tell(Observation(limit=4, period=3600.0, remaining=3, reset=1800), name="cases"),
+        Ask(0, group="watchers", name="cases"), Ask(2600 + M),
+    ],
+    "rule 1: a process yet to see an answer counts under the limit's name": [
+        At(1000.0), Tell(Observation(limit=4, period=3600.0, remaining=3, reset=1800), name="cases"),
+        Ask(0, by=1), Ask(0, by=1), Ask(0, by=1), Ask(2600 + M, by=1),
+        Ask(2600 + M, group="watchers", name="cases"),
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    require_redis_package()
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(params=["local", "own", "redis"])
+async def budgets(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Clock, Budget, Budget]]:
+    """Two processes' budgets of one organization, on one driven clock."""
+    clock = Clock()
+    if request.param in ("local", "own"):
+        shared = LocalBudget(clock=clock, shared=request.param == "local")
+        yield clock, shared, shared
+        return
+    from aiocases.redisbudget import RedisBudget
+
+    url = request.getfixturevalue("redis_server").url
+    first, second = RedisBudget(url, clock=clock), RedisBudget(url, clock=clock)
+    yield clock, first, second
+    await first.close()
+    await second.close()
+
+
+_fresh = itertools.count()
+
+
+@pytest.mark.parametrize("name", list(TABLE))
+async def test_the_rules(name: str, budgets: tuple[Clock, Budget, Budget], request: pytest.FixtureRequest) -> None:
+    own = request.node.callspec.params["budgets"] == "own"
+    if name.startswith(SHARED if own else ALONE):
+        pytest.skip("a scenario of the other kind of budget")
+    clock, *processes = budgets
+    run = f"{name}-{next(_fresh)}"  # a fresh budget in Redis for each run
+    for number, step in enumerate(TABLE[name]):
+        if isinstance(step, At):
+            clock.now = step.time
+        elif isinstance(step, Tell):
+            await processes[step.by].observe(run, step.group, step.observed, name=step.name)
+        else:
+            namespace = run if step.namespace == "ns" else run + step.namespace
+            wait = await processes[step.by].reserve(namespace, step.group, step.observed, name=step.name)
+            assert wait == pytest.approx(step.wait, abs=0.0011), f"step {number}: {step}"
