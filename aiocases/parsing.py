@@ -28,7 +28,6 @@ cell, so equal authors share one model (:func:`_shared_authors`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import re
 import sys
@@ -122,9 +121,11 @@ def _structure_optional_str(value: object, _: type) -> str | None:
 
 def _structure_timestamp(value: object, _: type) -> datetime | None:
     if type(value) is str:
-        if len(value) == 30 and value[29] == "Z" and value[19] == ".":
-            with contextlib.suppress(ValueError):  # the shape every real response uses: one C call
+        if len(value) == 30 and value[29] == "Z" and value[19] == ".":  # as every real answer: one C call
+            try:
                 return _from_api_shape(value)
+            except ValueError:
+                pass
         return parse_timestamp(value)
     if value is None:
         return None
@@ -146,7 +147,7 @@ def _model_hook(converter: cattrs.Converter, cls: type[_T], nullable: bool) -> C
     open_members = _OPEN_MEMBERS.get(cls, ())
 
     def structure(value: object, _: type) -> _T | None:
-        if type(value) is dict and value.keys() <= keys:
+        if type(value) is dict and keys.issuperset(value):
             for key in open_members:
                 if not (value.get(key) is None or type(value[key]) is dict):
                     break
