@@ -11,6 +11,9 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypeVar
+
+import attrs
 
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, stdout
 from aiocases.cli.exporting import ExportOptions, run_export
@@ -162,33 +165,22 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in handle)
 
 
+_O = TypeVar("_O", ExportOptions, SyncOptions)
+
+
+def _options(cls: type[_O], args: argparse.Namespace) -> _O:
+    """A command's options, each field from the argument of its name."""
+    return cls(**{field.name: getattr(args, field.name) for field in attrs.fields(cls) if hasattr(args, field.name)})
+
+
 async def run(args: argparse.Namespace) -> int:
     """Run the command ``args`` names; returns the exit status."""
     if args.command == "demo":
         return await _demo(args)
     if args.command == "export":
-        options = ExportOptions(
-            case_ids=args.case_ids,
-            input=args.input,
-            query=args.query,
-            output=args.output,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            page_size=args.page_size,
-            ascending=args.ascending,
-            concurrency=args.concurrency,
-        )
-        return await run_export(options, _client(args, max_concurrency=args.concurrency))
+        return await run_export(_options(ExportOptions, args), _client(args, max_concurrency=args.concurrency))
     if args.command == "sync":
-        sync = SyncOptions(
-            state=args.state,
-            case_ids=args.case_ids,
-            input=args.input,
-            query=args.query,
-            full_refresh=args.full_refresh,
-            concurrency=args.concurrency,
-        )
-        return await run_sync(sync, _client(args, max_concurrency=args.concurrency))
+        return await run_sync(_options(SyncOptions, args), _client(args, max_concurrency=args.concurrency))
     handlers = {
         "timeline": _timeline,
         "watch": _watch,
