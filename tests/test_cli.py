@@ -165,7 +165,7 @@ def test_interrupted_export_resumes_exactly(truth: FakeCasesAPI, tmp_path: Path,
 
 def test_readme_commands_are_the_ones_tested() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    first_screen = readme.split("## What it does")[0]
+    first_screen = readme.split("## A short tour")[0]
     assert "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/aiocases demo" in first_screen
     assert ".venv/bin/python -m pytest" in first_screen
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
