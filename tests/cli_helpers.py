@@ -3,10 +3,16 @@ running ``aiocases`` as a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from aiocases.testing import FakeCasesAPI
 
@@ -58,3 +64,18 @@ def export_lines(text: str) -> dict[str, list[str]]:
 
 def expected(truth: FakeCasesAPI, keys: list[str], ascending: bool = True) -> dict[str, list[str]]:
     return {key: [c["id"] for c in truth.cells(key, ascending)] for key in keys}
+
+
+@contextlib.contextmanager
+def small_filesystem(path: Path, size: str, *options: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``path`` (root only; skips elsewhere)."""
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0 or shutil.which("mount") is None:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

@@ -5,7 +5,6 @@ one line and a non-zero exit, and what is on disk stays resumable."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import resource
 import shutil
@@ -14,11 +13,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, expected, export_lines, run
+from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, expected, export_lines, run, small_filesystem
 
 from aiocases.testing import FakeCasesAPI
 
@@ -322,21 +320,6 @@ def test_file_size_limit_then_resume(server: Server, truth: FakeCasesAPI, keys: 
     assert resumed.returncode == 0, resumed.stderr
     assert "already done" in resumed.stderr  # the cases written before the failure were journaled
     assert export_lines(out.read_text()) == expected(truth, keys)
-
-
-@contextlib.contextmanager
-def small_filesystem(path: Path, size: str, *options: str) -> Iterator[Path]:
-    """A tmpfs of ``size`` mounted at ``path`` (root only; skips elsewhere)."""
-    path.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(path)], capture_output=True
-    )
-    if mounted.returncode != 0 or shutil.which("mount") is None:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")

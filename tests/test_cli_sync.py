@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, run
+from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, run, small_filesystem
 
 from aiocases.testing import FakeCasesAPI
 
@@ -93,12 +93,12 @@ def test_later_runs_write_only_what_is_new(server: Server, truth: FakeCasesAPI, 
     added = run("comment", keys[2], "one more", "--base-url", server.url)
     changed = run("sync", "--state", str(state), *keys, "--base-url", server.url)
     assert changed.returncode == 0 and "; 6 requests," in changed.stderr
-    (line,) = (state / "000003.jsonl").read_text().splitlines()
+    (line,) = (state / "000002.jsonl").read_text().splitlines()  # the run with nothing new took no number
     assert json.loads(line)["id"] == added.stdout.strip() and json.loads(line)["case_id"] == keys[2]
 
     refresh = run("sync", "--state", str(state), *keys, "--full-refresh", "--base-url", server.url)
     assert refresh.returncode == 0, refresh.stderr
-    assert len((state / "000004.jsonl").read_text().splitlines()) == 6 * CELLS + 1
+    assert len((state / "000003.jsonl").read_text().splitlines()) == 6 * CELLS + 1
 
 
 def test_the_state_directory_is_guarded(server: Server, truth: FakeCasesAPI, tmp_path: Path) -> None:
@@ -109,6 +109,10 @@ def test_the_state_directory_is_guarded(server: Server, truth: FakeCasesAPI, tmp
     damaged = run("sync", "--state", str(state), key, "--base-url", server.url)
     assert damaged.returncode == 2 and "bookmarks.json cannot be read" in damaged.stderr
     assert "Traceback" not in damaged.stderr
+    (state / "bookmarks.json").write_text("[" * 100_000 + "]" * 100_000)
+    nested = run("sync", "--state", str(state), key, "--base-url", server.url)
+    assert nested.returncode == 2 and len(nested.stderr.splitlines()) == 1, nested.stderr
+    assert "bookmarks.json is damaged (nested too deeply)" in nested.stderr
     missing = run("sync", "--state", str(state), "--base-url", server.url)
     assert missing.returncode == 2 and "no case ids" in missing.stderr
     blocked = tmp_path / "file"
@@ -134,3 +138,59 @@ def test_one_sync_at_a_time(truth: FakeCasesAPI, tmp_path: Path) -> None:
         assert first.returncode == 0, err
     finally:
         slow.stop()
+
+
+def journal_of_a_run_killed_at_its_start(state: Path, number: int) -> Path:
+    """What a kill right after a run wrote its journal's header leaves: the journal, and no numbered file."""
+    from aiocases.files.journal import Journal
+
+    journal = Journal(state / f"{number:06d}.jsonl.progress")
+    journal.start({"format": 1, "sync": 1})
+    journal.close()
+    return journal.path
+
+
+def test_what_a_kill_leaves_at_any_step_is_recovered(server: Server, truth: FakeCasesAPI, tmp_path: Path) -> None:
+    """A journal without its numbered file once stuck a state directory for good ("holds an earlier
+    export ... pass --resume or --overwrite", options sync does not have); an empty run file left
+    without its journal stayed forever."""
+    keys = [case.key for case in truth.cases.values()][-3:]  # cases no other test of the module comments on
+    state = tmp_path / "state"
+    assert run("sync", "--state", str(state), *keys, "--base-url", server.url).returncode == 0
+    journal_of_a_run_killed_at_its_start(state, 2)
+    (state / "000003.jsonl").write_bytes(b"")  # a run killed between removing its journal and its empty file
+    added = run("comment", keys[1], "after the kills", "--base-url", server.url)
+    again = run("sync", "--state", str(state), *keys, "--base-url", server.url)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in state.iterdir()) == ["000001.jsonl", "000002.jsonl", "bookmarks.json", "lock"]
+    (line,) = (state / "000002.jsonl").read_text().splitlines()
+    assert json.loads(line)["id"] == added.stdout.strip()
+    expected = {key: [c["id"] for c in truth.cells(key)] for key in keys}
+    expected[keys[1]].append(added.stdout.strip())
+    assert synced_cells(state) == expected
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI runs as root)")
+def test_no_inode_left_then_room_again(server: Server, truth: FakeCasesAPI, tmp_path: Path) -> None:
+    """A filesystem out of inodes between a run's journal and its file: one line, and the next run,
+    once there is room, completes the sync."""
+    keys = [case.key for case in truth.cases.values()][-6:-3]
+    with small_filesystem(tmp_path / "disk", "1m", "nr_inodes=12") as disk:
+        state = disk / "state"
+        assert run("sync", "--state", str(state), keys[0], "--base-url", server.url).returncode == 0
+        fillers = []
+        for n in range(64):  # take every inode but one: the next journal gets it, its file does not
+            try:
+                (disk / f"filler-{n}").write_bytes(b"")
+            except OSError:
+                break
+            fillers.append(disk / f"filler-{n}")
+        fillers.pop().unlink()
+        full = run("sync", "--state", str(state), *keys, "--base-url", server.url)
+        assert full.returncode == 1 and len(full.stderr.strip().splitlines()) == 1, full.stderr
+        assert "No space left" in full.stderr and "Traceback" not in full.stderr
+        for filler in fillers:
+            filler.unlink()
+        again = run("sync", "--state", str(state), *keys, "--base-url", server.url)
+        assert again.returncode == 0, again.stderr
+        assert synced_cells(state) == {key: [c["id"] for c in truth.cells(key)] for key in keys}

@@ -75,6 +75,28 @@ def _explain(exc: CasesError, args: argparse.Namespace) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+_REMEDIES = {"resume": "--resume to continue it", "overwrite": "--overwrite to start over"}
+
+
+def _refusal(exc: ResumeError, args: argparse.Namespace) -> str:
+    """A refused output, with what the command the user ran can do about it."""
+    if args.command == "export" and exc.remedies:
+        return f"{exc}: pass {', or '.join(_REMEDIES[remedy] for remedy in exc.remedies)}"
+    if args.command == "demo" and exc.remedies:
+        return f"{exc}: remove it, or give another --output"
+    return str(exc)
+
+
+def _continue(args: argparse.Namespace) -> str:
+    """How to go on after a run stopped midway, where there is a way."""
+    if args.command == "sync":
+        return " (run the same sync again to continue)"
+    output = getattr(args, "output", None)
+    if args.command == "export" and output not in (None, "-") and os.path.isfile(output):
+        return " (rerun with --resume to continue)"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aiocases`` console script; returns the exit status."""
     command_line = parser()
@@ -85,7 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Past a file-size limit (ulimit -f) a write fails with EFBIG instead of killing the process.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     received: list[signal.Signals] = []
-    resume = " (rerun with --resume to continue)" if getattr(args, "output", None) not in (None, "-") else ""
     try:
         return asyncio.run(_run_until_signalled(args, received))
     except MissingCredentials as exc:
@@ -95,15 +116,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    except (UsageError, ValueError, ResumeError) as exc:
+    except ResumeError as exc:
+        print(f"aiocases: error: {_refusal(exc, args)}", file=sys.stderr)
+        return EXIT_USAGE
+    except (UsageError, ValueError) as exc:
         print(f"aiocases: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except CasesError as exc:
-        print(f"aiocases: error: {_explain(exc, args)}{resume}", file=sys.stderr)
+        print(f"aiocases: error: {_explain(exc, args)}{_continue(args)}", file=sys.stderr)
         return EXIT_FAILED
     except (KeyboardInterrupt, asyncio.CancelledError):
         sig = received[0] if received else signal.SIGINT
-        print(f"aiocases: interrupted by {sig.name}{resume}", file=sys.stderr)
+        print(f"aiocases: interrupted by {sig.name}{_continue(args)}", file=sys.stderr)
         return 128 + sig
     except BrokenPipeError:
         # `aiocases export | head`: the reader left; not an error of ours.
@@ -111,5 +135,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"aiocases: error: cannot write{where}: {exc.strerror or exc}{resume}", file=sys.stderr)
+        print(f"aiocases: error: cannot write{where}: {exc.strerror or exc}{_continue(args)}", file=sys.stderr)
         return EXIT_FAILED

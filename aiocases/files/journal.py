@@ -27,7 +27,13 @@ _LONGEST_LINE = 1 << 20
 
 
 class ResumeError(Exception):
-    """The output and its journal do not allow this run: refused, nothing touched."""
+    """The output and its journal do not allow this run: refused, nothing
+    touched.  ``remedies`` names what would allow it (``"resume"``,
+    ``"overwrite"``), for the caller to word in its own terms."""
+
+    def __init__(self, message: str, remedies: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.remedies = remedies
 
 
 def entry(length: int, case_id: str, note: JSON) -> bytes:
@@ -93,7 +99,7 @@ class Journal:
             case_id, _, note = rest.partition(b"\t")
             try:
                 entry = int(length), json.loads(case_id), json.loads(note) if note else None
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ResumeError(f"{self.path} is damaged; remove it and the output to start over") from None
             if not isinstance(entry[1], str):
                 raise ResumeError(f"{self.path} is damaged; remove it and the output to start over")

@@ -67,11 +67,12 @@ class ExportFile:
         :class:`ResumeError` when they refuse, :class:`OSError` when the
         system does."""
         if resume and overwrite:
-            raise ResumeError("--resume and --overwrite contradict each other: choose one")
+            raise ResumeError("resuming and overwriting contradict each other: choose one")
         if not _is_regular(output):
             if resume:
                 raise ResumeError(f"{output} is not a regular file, so an export to it cannot be resumed")
             return cls.stream(open(output, "wb", buffering=0), owned=True)
+        created = not journal_path(output).exists()
         journal = Journal(journal_path(output))
         out: BinaryIO | None = None
         try:
@@ -85,6 +86,8 @@ class ExportFile:
         except BaseException:
             if out is not None:
                 out.close()
+            if created:  # a refused or failed run leaves no file behind
+                journal_path(output).unlink(missing_ok=True)
             journal.close()
             raise
         return cls(out, journal, resumed=resumed, spool_dir=output.parent)
@@ -142,23 +145,19 @@ def _decide(journal: Journal, output: Path, *, resume: bool, overwrite: bool, se
             return False
         if resume:
             raise ResumeError(
-                f"{output} has no {name} beside it, so which of its cases are complete is unknown;"
-                " remove it to start over, or pass --overwrite"
+                f"{output} has no {name} beside it, so which of its cases are complete is unknown", ("overwrite",)
             )
-        raise ResumeError(f"{output} exists and is not empty: pass --overwrite to replace it")
+        raise ResumeError(f"{output} exists and is not empty", ("overwrite",))
     if overwrite:
         return False
     if not resume:
-        raise ResumeError(
-            f"{output} holds an earlier export ({name} is beside it): pass --resume to continue it,"
-            " or --overwrite to start over"
-        )
+        raise ResumeError(f"{output} holds an earlier export ({name} is beside it)", ("resume", "overwrite"))
     recorded = settings_of(header, journal.path)
     if recorded is not None:
         different = [f"{k}: {recorded.get(k)!r} then, {v!r} now" for k, v in settings.items() if recorded.get(k) != v]
         if different:
             raise ResumeError(
-                f"{output} was exported with other settings ({'; '.join(different)}): resume with the same ones,"
-                " or pass --overwrite to start over"
+                f"{output} was exported with other settings ({'; '.join(different)}): resume with the same ones",
+                ("overwrite",),
             )
     return True

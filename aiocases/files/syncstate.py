@@ -9,27 +9,35 @@
 
 A run writes the cells it fetches to the next numbered file, and journals
 each case, after its lines are on disk, with the bookmark it advances to
-(:mod:`aiocases.resume` does both).  At the end the journal's bookmarks are
-folded into ``bookmarks.json`` (written to a temporary file, synced, renamed
-over the old one) and the journal is removed.
+(:mod:`aiocases.files.output` does both).  At the end the journal's
+bookmarks are folded into ``bookmarks.json`` (written to a temporary file,
+synced, renamed over the old one) and the journal is removed.  The rules,
+which hold whatever moment a run is killed at (``tests/test_cli_sync.py``):
 
-A run killed at any moment leaves its numbered file and its journal.  The
-next run first recovers it: the file is cut back to its last journaled case
-(a case half written is dropped, and its bookmark was never advanced), the
-journal's bookmarks are folded in, and only then does the new run begin.  So,
-across all the numbered files, every cell is written once: a case's cells are
-either journaled with the bookmark past them, or cut off and fetched again.
-A file that a run left empty is removed.
+1. Runs are numbered from ``bookmarks.json``'s ``run``, the last run whose
+   file holds cells: a run with nothing new leaves no file and takes no number.
+2. Before a run begins, every run that left a journal is recovered: its file
+   is cut back to its last journaled case (a case half written is dropped,
+   and its bookmark was never advanced), the journal's bookmarks are folded
+   in, then the journal is removed.  A journal without its file (a kill, or
+   no inode left, between the two) is recovered the same way; one whose run
+   was folded already is removed.
+3. A run file left empty is removed (before its journal: a kill in between
+   leaves a journal, recovered by rule 2), and so is an empty run file
+   without a journal.
+
+So, across all the numbered files, every cell is written once: a case's
+cells are either journaled with the bookmark past them, or cut off and
+fetched again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -42,7 +50,7 @@ from aiocases.sync import Bookmark, bookmarks_from_json
 __all__ = ["SyncState", "SyncStateError"]
 
 _FORMAT = 1
-_RUN_FILE = re.compile(r"(\d{6,})\.jsonl\Z")
+_RUN_ENTRY = re.compile(r"(\d{6,})\.jsonl(?:\.progress)?\Z")
 _SETTINGS: Mapping[str, JSON] = {"format": LINE_FORMAT, "sync": _FORMAT}
 
 
@@ -100,6 +108,8 @@ class SyncState:
             document = json.loads(path.read_bytes())
         except FileNotFoundError:
             return 0, {}
+        except RecursionError:
+            raise SyncStateError(f"{path} is damaged (nested too deeply); restore it, or sync into a new --state") from None
         except (OSError, ValueError) as exc:
             raise SyncStateError(f"{path} cannot be read ({exc}); restore it, or sync into a new --state") from None
         try:
@@ -129,25 +139,28 @@ class SyncState:
 
     # -- runs -------------------------------------------------------------------------
 
-    def _runs(self) -> Iterator[tuple[int, Path]]:
-        for entry in sorted(self.directory.iterdir()):
-            match = _RUN_FILE.match(entry.name)
-            if match:
-                yield int(match.group(1)), entry
+    def _numbers(self) -> list[int]:
+        """The numbers of the runs that left a file or a journal."""
+        found = (_RUN_ENTRY.match(entry.name) for entry in self.directory.iterdir())
+        return sorted({int(match.group(1)) for match in found if match})
+
+    def _file(self, number: int) -> Path:
+        return self.directory / f"{number:06d}.jsonl"
 
     def begin(self) -> ExportFile:
-        """Recover any interrupted run, then open the next numbered file."""
-        last = self.run
-        for number, path in self._runs():
-            last = max(last, number)
-            journal = journal_path(path)
-            if not journal.exists():
-                continue
-            if number > self.run:  # interrupted: cut back, and keep what its journal holds
-                self.recovered += self._fold(number, path, _reopen(path))
-            else:  # folded already, by a run killed before it removed the journal
-                journal.unlink()
-        self.path = self.directory / f"{last + 1:06d}.jsonl"
+        """Recover what earlier runs left (rules 2 and 3), then open the next numbered file."""
+        numbers = self._numbers()
+        for number in numbers:
+            path = self._file(number)
+            if journal_path(path).exists():
+                if number > self.run:
+                    self.recovered += self._fold(number, path, _reopen(path))
+                else:  # folded already, by a run killed before it removed the journal
+                    journal_path(path).unlink()
+            elif path.exists() and path.stat().st_size == 0:
+                path.unlink()
+        last = max([self.run, *(n for n in numbers if self._file(n).exists())])
+        self.path = self._file(last + 1)
         self.export = ExportFile.open(self.path, resume=False, overwrite=False, settings=_SETTINGS)
         return self.export
 
@@ -158,11 +171,10 @@ class SyncState:
         if export is None or path is None:
             return
         export.close()  # commits what is finished, cuts off what is not
-        number = int(path.name.split(".")[0])
-        self._fold(number, path, _reopen(path))
+        self._fold(int(path.name.split(".")[0]), path, _reopen(path))
 
     def _fold(self, number: int, path: Path, export: ExportFile) -> int:
-        """Take a run's journaled bookmarks, save them, then drop its journal."""
+        """Take a run's journaled bookmarks, save them, then drop its journal (rules 1 to 3)."""
         folded = 0
         try:
             for case_id, note in export.notes():
@@ -175,11 +187,11 @@ class SyncState:
                 folded += 1
         finally:
             export.close()
-        self._save(max(self.run, number))
+        kept = path.stat().st_size > 0
+        self._save(max(self.run, number) if kept else self.run)
+        if not kept:
+            path.unlink()
         journal_path(path).unlink()
-        if path.stat().st_size == 0:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
         return folded
 
 
