@@ -31,10 +31,9 @@ in ``tests/test_walk.py``:
    :class:`~aiocases.errors.InconsistentPages` (``page[number]`` ignored,
    pages looping).
 6. Totals.  A walk that ends having met fewer items than the total the
-   server stated raises :class:`~aiocases.errors.InconsistentPages`: it would
-   succeed short.  An item met twice stands for one added ahead of the walk
-   while it ran (newest first, a new item pushes the others on), which the
-   walk does not give: the total may exceed what it met by those.
+   server stated raises :class:`~aiocases.errors.InconsistentPages` rather
+   than succeed short: an item added ahead of the walk while it ran, or one
+   that moved (its sort key changed), pushes another past a page boundary.
 7. Bounds.  No walk asks for more than ``max_pages`` pages:
    :class:`~aiocases.errors.PageLimitExceeded`.
 8. Read-ahead (``read_ahead`` above 1, oldest-first timelines at a trusted
@@ -216,7 +215,6 @@ class Walk(Generic[T]):
         self._full = 0  # full pages received, none short before them (rule 8)
         self._stale = 0
         self._count = 0  # items yielded
-        self._repeats = 0  # items met again (rule 6)
         self._total: int | None = None
         self._probing = False
         self._ahead = read_ahead - 1 if plan is None and not everything and endpoint.trusts(self._size) else 0
@@ -251,7 +249,6 @@ class Walk(Generic[T]):
                     break
         fresh = self._seen.fresh(items)
         self._count += len(fresh)
-        self._repeats += len(items) - len(fresh)
         self._offset += whole
         self.done = stop or self._ended(ask.size, whole, bool(fresh))
         if self.done:
@@ -296,7 +293,7 @@ class Walk(Generic[T]):
             self._size, self._ahead = size, 0
 
     def _check_total(self) -> None:
-        if self._total is not None and self._total > self._count + self._repeats:
+        if self._total is not None and self._total > self._count:
             raise InconsistentPages(
                 f"the server counts {self._total} items but the walk met {self._count}: the pages do not add up"
                 " (or the results changed during the walk); walk again",

@@ -3,13 +3,15 @@ running ``aiocases`` as a subprocess."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,32 @@ def small_filesystem(path: Path, size: str, *options: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@contextlib.contextmanager
+def fake_in_a_thread(**kwargs: object) -> Iterator[FakeCasesAPI]:
+    """The fake served from its own thread and loop, so that the test can run several loops."""
+    started = threading.Event()
+    stop: list[Callable[[], None]] = []
+    api = FakeCasesAPI(**kwargs)  # type: ignore[arg-type]
+
+    def run() -> None:
+        async def main() -> None:
+            done = asyncio.Event()
+            stop.append(lambda: loop.call_soon_threadsafe(done.set))
+            async with api:
+                started.set()
+                await done.wait()
+
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(main())
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield api
+    finally:
+        stop[0]()
+        thread.join(10)

@@ -10,12 +10,12 @@ import gzip
 import json
 import random
 import resource
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
+from cli_helpers import fake_in_a_thread
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -424,35 +424,6 @@ def test_credentials_with_characters_no_key_has_are_refused(bad: str, monkeypatc
 
 
 # -- a client outlives its event loop ----------------------------------------------------------
-
-
-@contextlib.contextmanager
-def fake_in_a_thread(**kwargs: object) -> Iterator[FakeCasesAPI]:
-    """The fake served from its own thread and loop, so that the test can run several loops."""
-    started = threading.Event()
-    stop: list[Callable[[], None]] = []
-    api = FakeCasesAPI(**kwargs)  # type: ignore[arg-type]
-
-    def run() -> None:
-        async def main() -> None:
-            done = asyncio.Event()
-            stop.append(lambda: loop.call_soon_threadsafe(done.set))
-            async with api:
-                started.set()
-                await done.wait()
-
-        loop = asyncio.new_event_loop()
-        loop.run_until_complete(main())
-        loop.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        yield api
-    finally:
-        stop[0]()
-        thread.join(10)
 
 
 def test_a_client_made_outside_any_loop_is_used_under_one_and_refused_after() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aiocases import BadRequest, CasesClient, NotFound
+from aiocases import BadRequest, CasesClient, InconsistentPages, NotFound
 from aiocases.models import Case, CaseAttributes
 from aiocases.parsing import structure_list, to_api_json
 from aiocases.testing import FakeCasesAPI
@@ -91,9 +91,9 @@ async def test_filters_of_the_fake(client_for: Callable[..., CasesClient]) -> No
         assert all(api.find(k).attributes["priority"] == "P1" for k in p1)  # type: ignore[union-attr]
         leak = await keys('"memory leak"')
         assert leak and all("Memory leak" in str(api.find(k).attributes["title"]) for k in leak)  # type: ignore[union-attr]
-        by_priority = [c.priority async for c in client.search_cases(sort="priority")]
-        order = ["P1", "P2", "P3", "P4", "P5", "NOT_DEFINED"]
-        assert by_priority == sorted(by_priority, key=order.index)
+        by_priority = [c.priority async for c in client.search_cases(sort="priority", ascending=False)]
+        order = ["P1", "P2", "P3", "P4", "P5", "NOT_DEFINED"]  # highest first (it had sorted P1 last)
+        assert by_priority == sorted(by_priority, key=order.index) and by_priority[0] == "P1"
         with pytest.raises(BadRequest, match="unknown field 'colour'"):
             await keys("colour:blue")
 
@@ -118,16 +118,17 @@ async def test_bad_search_arguments_are_refused_before_sending(kwargs: dict[str,
         assert api.counters.requests == []
 
 
-async def test_a_case_created_during_a_newest_first_walk_is_not_yielded_twice(
+async def test_a_case_created_during_a_newest_first_walk_is_not_yielded_twice_nor_missed_silently(
     client_for: Callable[..., CasesClient],
 ) -> None:
     async with FakeCasesAPI(12, 0, seed=5) as api, client_for(api) as client:
         before = set(api.cases)
         seen: list[str] = []
-        async for case in client.search_cases(ascending=False, page_size=3):
-            seen.append(case.id)
-            if len(seen) in (2, 5):
-                api.add_case(0)  # the newest: pushes every case one place on
+        with pytest.raises(InconsistentPages, match="the server counts 14 items but the walk met 12"):
+            async for case in client.search_cases(ascending=False, page_size=3):
+                seen.append(case.id)
+                if len(seen) in (2, 5):
+                    api.add_case(0)  # the newest: pushes every case one place on
         assert len(seen) == len(set(seen)) and before <= set(seen)
 
 

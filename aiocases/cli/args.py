@@ -126,7 +126,7 @@ def _order(sub: argparse.ArgumentParser) -> None:
 def _export(export: argparse.ArgumentParser) -> None:
     export.add_argument("case_ids", nargs="*", metavar="CASE_ID", help="case UUIDs or keys (PROJ-123)")
     export.add_argument("--input", metavar="FILE", help="read case ids from FILE, one per line (- for stdin)")
-    export.add_argument("--query", metavar="Q", help="export the cases this search finds, e.g. 'status:open'")
+    _search(export, "export")
     export.add_argument("--output", metavar="FILE", help="write to FILE (default: stdout)")
     resume = export.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue an interrupted export into --output")
@@ -144,13 +144,19 @@ def _sync(sync: argparse.ArgumentParser) -> None:
         help="where the bookmarks and the numbered JSONL file of each run live",
     )
     sync.add_argument("--input", metavar="FILE", help="read case ids from FILE, one per line (- for stdin)")
-    sync.add_argument("--query", metavar="Q", help="sync the cases this search finds, e.g. 'status:open'")
+    _search(sync, "sync")
     sync.add_argument(
         "--full-refresh",
         action="store_true",
         help="export every cell again and rewrite the bookmarks (picks up edited and deleted comments)",
     )
     sync.add_argument("--concurrency", type=_positive, default=DEFAULTS.max_concurrency, help=_CONCURRENCY)
+
+
+def _search(sub: argparse.ArgumentParser, verb: str) -> None:
+    cases = sub.add_mutually_exclusive_group()
+    cases.add_argument("--query", metavar="Q", help=f"{verb} the cases this search finds, e.g. 'status:open'")
+    cases.add_argument("--all-cases", action="store_true", help=f"{verb} every case of the organization")
 
 
 def _timeline(timeline: argparse.ArgumentParser) -> None:

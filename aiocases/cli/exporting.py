@@ -29,11 +29,21 @@ from aiocases.files.writer import ExportWriter
 from aiocases.models import JSON, Case
 from aiocases.tasks import cancel_and_wait
 
-__all__ = ["ExportOptions", "IdSources", "Outcome", "Progress", "fill_ids", "open_input", "run_export", "summary"]
+__all__ = [
+    "ExportOptions",
+    "IdSources",
+    "Outcome",
+    "Progress",
+    "check_sources",
+    "fill_ids",
+    "open_input",
+    "run_export",
+    "summary",
+]
 
 
 class IdSources(Protocol):
-    """Where the ids of a run come from: arguments, then ``input``, then ``query``."""
+    """Where the ids of a run come from: arguments, then ``input``, then ``query`` (or every case)."""
 
     @property
     def case_ids(self) -> Sequence[str]: ...
@@ -41,6 +51,8 @@ class IdSources(Protocol):
     def input(self) -> str | None: ...
     @property
     def query(self) -> str | None: ...
+    @property
+    def all_cases(self) -> bool: ...
 
 
 @frozen
@@ -50,6 +62,7 @@ class ExportOptions:
     case_ids: Sequence[str] = ()
     input: str | None = None
     query: str | None = None  # a search whose cases are exported
+    all_cases: bool = False  # every case a search of everything finds
     output: str | None = None  # None or "-": stdout
     resume: bool = False
     overwrite: bool = False
@@ -84,6 +97,8 @@ def _open_output(options: ExportOptions) -> ExportFile:
         return ExportFile.stream(stdout())
     output = Path(options.output)
     settings: dict[str, JSON] = {"ascending": options.ascending, "format": LINE_FORMAT, "query": options.query}
+    if options.all_cases:
+        settings["all_cases"] = True
     try:
         return ExportFile.open(output, resume=options.resume, overwrite=options.overwrite, settings=settings)
     except IsADirectoryError:
@@ -96,8 +111,7 @@ async def run_export(options: ExportOptions, client: CasesClient) -> int:
     """``aiocases export``: returns the exit status."""
     fd = open_input(options.input)
     try:
-        if not options.case_ids and fd is None and options.query is None:
-            raise UsageError("no case ids: give them as arguments, with --input FILE (- for stdin) or --query Q")
+        check_sources(options, fd)
         _refuse_same_file(fd, Path(options.output) if options.output not in (None, "-") else None)
         export = _open_output(options)
         try:
@@ -169,6 +183,16 @@ def summary(
         print(f"  ... and {outcome.failed - len(outcome.failures)} more", file=sys.stderr)
 
 
+def check_sources(options: IdSources, fd: int | None) -> None:
+    """Refuse a run without case ids, or with a blank search, before anything is written."""
+    if options.query is not None and not options.query.strip():
+        raise UsageError("--query is blank: give a search such as 'status:open', or --all-cases for every case")
+    if not options.case_ids and fd is None and options.query is None and not options.all_cases:
+        raise UsageError(
+            "no case ids: give them as arguments, with --input FILE (- for stdin), --query Q or --all-cases"
+        )
+
+
 def open_input(name: str | None) -> int | None:
     """The descriptor ids are read from (``-``: stdin), opened now so that
     errors are reported before anything is written."""
@@ -209,7 +233,7 @@ async def fill_ids(queue: IdQueue, options: IdSources, fd: int | None, client: C
         if fd is not None:
             async for batch in read_ids(fd, options.input or "-"):
                 queue.add(batch)
-        if options.query is not None:
+        if options.query is not None or options.all_cases:
             await _fill_from_search(queue, client.search_cases(options.query))
     except InputError as exc:
         error = UsageError(str(exc))

@@ -17,7 +17,7 @@ from pathlib import Path
 from attrs import frozen
 
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
-from aiocases.cli.exporting import Outcome, Progress, fill_ids, open_input, summary
+from aiocases.cli.exporting import Outcome, Progress, check_sources, fill_ids, open_input, summary
 from aiocases.client import CasesClient
 from aiocases.config import DEFAULTS
 from aiocases.export import TimelinePage
@@ -38,6 +38,7 @@ class SyncOptions:
     case_ids: Sequence[str] = ()
     input: str | None = None
     query: str | None = None
+    all_cases: bool = False
     full_refresh: bool = False
     concurrency: int = DEFAULTS.max_concurrency
 
@@ -46,8 +47,7 @@ async def run_sync(options: SyncOptions, client: CasesClient) -> int:
     """``aiocases sync``: returns the exit status."""
     fd = open_input(options.input)
     try:
-        if not options.case_ids and fd is None and options.query is None:
-            raise UsageError("no case ids: give them as arguments, with --input FILE (- for stdin) or --query Q")
+        check_sources(options, fd)
         try:
             with SyncState(Path(options.state)) as state:
                 state.begin()

@@ -154,7 +154,12 @@ def _decide(journal: Journal, output: Path, *, resume: bool, overwrite: bool, se
         raise ResumeError(f"{output} holds an earlier export ({name} is beside it)", ("resume", "overwrite"))
     recorded = settings_of(header, journal.path)
     if recorded is not None:
-        different = [f"{k}: {recorded.get(k)!r} then, {v!r} now" for k, v in settings.items() if recorded.get(k) != v]
+        keys = sorted(settings.keys() | recorded.keys())
+        different = [
+            f"{k}: {recorded.get(k)!r} then, {settings.get(k)!r} now"
+            for k in keys
+            if recorded.get(k) != settings.get(k)
+        ]
         if different:
             raise ResumeError(
                 f"{output} was exported with other settings ({'; '.join(different)}): resume with the same ones",

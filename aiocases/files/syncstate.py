@@ -52,6 +52,7 @@ __all__ = ["SyncState", "SyncStateError"]
 _FORMAT = 1
 _RUN_ENTRY = re.compile(r"(\d{6,})\.jsonl(?:\.progress)?\Z")
 _SETTINGS: Mapping[str, JSON] = {"format": LINE_FORMAT, "sync": _FORMAT}
+_RESTORE = "restore it, or sync into a new --state"
 
 
 class SyncStateError(Exception):
@@ -109,9 +110,9 @@ class SyncState:
         except FileNotFoundError:
             return 0, {}
         except RecursionError:
-            raise SyncStateError(f"{path} is damaged (nested too deeply); restore it, or sync into a new --state") from None
+            raise SyncStateError(f"{path} is damaged (nested too deeply); {_RESTORE}") from None
         except (OSError, ValueError) as exc:
-            raise SyncStateError(f"{path} cannot be read ({exc}); restore it, or sync into a new --state") from None
+            raise SyncStateError(f"{path} cannot be read ({exc}); {_RESTORE}") from None
         try:
             if document.get("format") != _FORMAT:
                 raise ValueError(f"format {document.get('format')!r}")
@@ -120,7 +121,7 @@ class SyncState:
                 raise ValueError("run")
             cases = bookmarks_from_json(document["cases"])
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise SyncStateError(f"{path} is damaged ({exc}); restore it, or sync into a new --state") from None
+            raise SyncStateError(f"{path} is damaged ({exc}); {_RESTORE}") from None
         return run, cases
 
     def _save(self, run: int) -> None:

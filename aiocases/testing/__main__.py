@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
         " send late; negative: a server clock behind)",
     )
     parser.add_argument("--faults", type=float, default=0.0, help="share of requests given a seeded fault")
+    parser.add_argument("--page-cap", type=int, default=None, help="answer at most this many cells a timeline page")
+    parser.add_argument(
+        "--search-page-cap", type=int, default=None, help="answer at most this many cases a search page"
+    )
+    parser.add_argument("--unstable-order", action="store_true", help="cells of one instant in a new order each time")
     parser.add_argument("--api-key", default="fake-api-key-0123456789abcdef", help="the API key it accepts")
     parser.add_argument("--app-key", default="fake-app-key-fedcba9876543210", help="the application key it accepts")
     return parser
@@ -66,6 +71,9 @@ def _fake(args: argparse.Namespace) -> FakeCasesAPI:
         latency=args.latency,
         faults=faults,
         clock=(lambda: time.time() + args.clock_skew) if args.clock_skew else time.time,
+        page_cap=args.page_cap,
+        search_page_cap=args.search_page_cap,
+        unstable_order=args.unstable_order,
     )
 
 

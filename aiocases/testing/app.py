@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -91,6 +92,8 @@ class FakeOptions:
     page_cap: int | None = None
     page_cap_offsets: str = "capped"
     search_page_start: int = 1
+    search_page_cap: int | None = None
+    unstable_order: bool = False
 
 
 class _Fake:
@@ -245,6 +248,8 @@ class _Fake:
         if size < 1 or size > 1000 or number < 0 or ascending not in ("true", "false"):
             return self.error(400, "Bad Request")
         encoded = case.encoded if ascending == "true" else case.encoded[::-1]
+        if self.options.unstable_order:
+            encoded = _shuffled_within_instants(case, encoded, ascending == "true", len(self.counters().requests))
         given = size if self.options.page_cap is None else min(size, self.options.page_cap)
         # A server capping silently counts offsets from the size it gives, or from the size asked for.
         start = number * (given if self.options.page_cap_offsets == "capped" else size)
@@ -281,7 +286,9 @@ class _Fake:
     async def search(self, request: web.Request) -> web.Response:
         """GET /api/v2/cases ("Search cases"): see :mod:`aiocases.testing.search`."""
         try:
-            document = search_document(self.store.cases.values(), request.query, self.options.search_page_start)
+            document = search_document(
+                self.store.cases.values(), request.query, self.options.search_page_start, self.options.search_page_cap
+            )
         except SearchError as exc:
             return self.error(400, str(exc))
         return web.Response(body=json.dumps(document).encode(), content_type=CONTENT_TYPE)
@@ -317,6 +324,23 @@ class _Fake:
         if edited is None:
             return self.error(404, "timeline cell not found")
         return web.Response(body=json.dumps({"data": [edited]}).encode(), content_type=CONTENT_TYPE)
+
+
+def _shuffled_within_instants(case: FakeCase, encoded: list[bytes], ascending: bool, seed: int) -> list[bytes]:
+    """The cells in a new order among those of one ``created_at`` (as a server
+    that does not order equal timestamps the same way twice)."""
+    times = [str(cell["attributes"]["created_at"]) for cell in case.cells]  # type: ignore[call-overload,index]
+    times = times if ascending else times[::-1]
+    rng = random.Random(seed)
+    out: list[bytes] = []
+    start = 0
+    for end in range(1, len(encoded) + 1):
+        if end == len(encoded) or times[end] != times[start]:
+            run = encoded[start:end]
+            rng.shuffle(run)
+            out += run
+            start = end
+    return out
 
 
 def _group(path: str) -> str:

@@ -191,13 +191,19 @@ class Generator:
         return format_nanos(self._clock, self._rng.randrange(10**9))
 
     def comment(
-        self, message: str | None = None, author: dict[str, JSON] | None = None, *, via_api: bool = False
+        self,
+        message: str | None = None,
+        author: dict[str, JSON] | None = None,
+        *,
+        via_api: bool = False,
+        created_at: str | None = None,
     ) -> dict[str, JSON]:
-        """A comment cell, created a little after the previous one.  ``via_api``:
-        as a comment added through the API looks (recorded): by the API's user,
+        """A comment cell, created a little after the previous one (or at
+        ``created_at``, a timestamp in the API's format).  ``via_api``: as a
+        comment added through the API looks (recorded): by the API's user,
         with ``content`` holding the ``cell_content`` object as a JSON string,
         never edited or deleted yet."""
-        created = self.now()
+        created = self.now() if created_at is None else created_at
         text = message if message is not None else self._message()
         attributes: dict[str, JSON] = {
             "author": {

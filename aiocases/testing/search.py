@@ -23,11 +23,12 @@ from aiocases.testing.data import FakeCase
 
 __all__ = ["SearchError", "parse_filter", "search_document"]
 
-_PRIORITY_ORDER = {"P1": 1, "P2": 2, "P3": 3, "P4": 4, "P5": 5, "NOT_DEFINED": 6}
+# From the lowest priority to the highest: descending puts P1 first.
+_PRIORITY_ORDER = {"NOT_DEFINED": 0, "P5": 1, "P4": 2, "P3": 3, "P2": 4, "P1": 5}
 _STATUS_ORDER = {"OPEN": 0, "IN_PROGRESS": 1, "CLOSED": 2}
 _SORTS: Mapping[str, Callable[[FakeCase], object]] = {
     "created_at": lambda case: str(case.attributes["created_at"]),
-    "priority": lambda case: _PRIORITY_ORDER.get(str(case.attributes["priority"]), 9),
+    "priority": lambda case: _PRIORITY_ORDER.get(str(case.attributes["priority"]), -1),
     "status": lambda case: _STATUS_ORDER.get(str(case.attributes["status"]), 9),
 }
 Predicate = Callable[[FakeCase], bool]
@@ -67,7 +68,9 @@ def _term(term: str) -> Predicate:
     raise SearchError(f"invalid filter: unknown field {name!r}")
 
 
-def search_document(cases: Iterable[FakeCase], query: Mapping[str, str], page_start: int) -> dict[str, JSON]:
+def search_document(
+    cases: Iterable[FakeCase], query: Mapping[str, str], page_start: int, cap: int | None = None
+) -> dict[str, JSON]:
     """The answer to a search with these query parameters; SearchError for a 400."""
     try:
         size = int(query.get("page[size]", "10"))
@@ -79,6 +82,8 @@ def search_document(cases: Iterable[FakeCase], query: Mapping[str, str], page_st
     sort = query.get("sort[field]", "created_at")
     if sort not in _SORTS or query.get("sort[asc]", "false") not in ("true", "false"):
         raise SearchError("sort[field] must be created_at, priority or status, and sort[asc] true or false")
+    if cap is not None:  # a server answering fewer than asked, silently
+        size = min(size, cap)
     predicates = parse_filter(query.get("filter", ""))
     found = [case for case in cases if all(predicate(case) for predicate in predicates)]
     found.sort(key=lambda case: (_SORTS[sort](case), case.key), reverse=query.get("sort[asc]", "false") == "false")

@@ -79,7 +79,10 @@ class FakeCasesAPI:
     offsets from the size it gives (``page_cap_offsets="capped"``) or from the
     size asked for (``"requested"``, which skips cells between pages);
     ``search_page_start`` is the number of the first page of "Search cases"
-    (1, as the recorded server; or 0, as the parameter's documented default).
+    (1, as the recorded server; or 0, as the parameter's documented default);
+    ``search_page_cap`` silently answers at most that many cases a search page
+    (its ``meta`` still counting every match); ``unstable_order`` serves cells
+    of one ``created_at`` in a new order on every request.
 
     It serves the timelines, watchers, comments (added, edited and deleted
     comments show in the timeline) and search over its cases (filters by
@@ -107,6 +110,8 @@ class FakeCasesAPI:
         page_cap: int | None = None,
         page_cap_offsets: str = "capped",
         search_page_start: int = 1,
+        search_page_cap: int | None = None,
+        unstable_order: bool = False,
     ) -> None:
         if error_style not in ("jsonapi", "strings"):
             raise ValueError("error_style must be 'jsonapi' or 'strings'")
@@ -130,6 +135,8 @@ class FakeCasesAPI:
             page_cap=page_cap,
             page_cap_offsets=page_cap_offsets,
             search_page_start=search_page_start,
+            search_page_cap=search_page_cap,
+            unstable_order=unstable_order,
         )
         self.counters = Counters()
         extra = {"/_fake/stats": self._stats, "/_fake/reset": self._reset}
@@ -194,9 +201,12 @@ class FakeCasesAPI:
         """Create a case with ``cells`` seeded comments (``key``: its case key, e.g. ``PROJ-123``)."""
         return self.store.add_case(cells, key)
 
-    def add_comment(self, case_id: str, message: str | None = None) -> dict[str, JSON]:
-        """Add a comment (newest) to a case, while serving; returns the cell."""
-        return self.store.add_comment(case_id, message)
+    def add_comment(
+        self, case_id: str, message: str | None = None, *, created_at: str | None = None
+    ) -> dict[str, JSON]:
+        """Add a comment (newest) to a case, while serving; returns the cell
+        (``created_at``: its timestamp in the API's format, else a little after the last)."""
+        return self.store.add_comment(case_id, message, created_at=created_at)
 
     def find(self, case_id: str) -> FakeCase | None:
         """The case with this UUID or key."""

@@ -36,11 +36,14 @@ class CaseStore:
         self._by_key[case.key] = case
         return case
 
-    def add_comment(self, case_id: str, message: str | None = None, *, via_api: bool = False) -> dict[str, JSON]:
+    def add_comment(
+        self, case_id: str, message: str | None = None, *, via_api: bool = False, created_at: str | None = None
+    ) -> dict[str, JSON]:
         """Add a comment (newest) to a case; returns the cell.  ``via_api``:
-        shaped as the API makes it (see :meth:`Generator.comment`)."""
+        shaped as the API makes it (see :meth:`Generator.comment`);
+        ``created_at``: its timestamp (the API's format), else a little after the last."""
         case = self._case(case_id)
-        cell = self.generator.comment(message, via_api=via_api)
+        cell = self.generator.comment(message, via_api=via_api, created_at=created_at)
         case.append(cell)
         return cell
 
