@@ -4,8 +4,11 @@ process (this module's server: comments change its data)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
-from cli_helpers import Server, run
+from cli_helpers import API_KEY, APP_KEY, Server, run
 
 from aiocases.testing import FakeCasesAPI
 
@@ -48,3 +51,22 @@ def test_bad_comment_arguments_are_usage_errors(server: Server, truth: FakeCases
         result = run(*args, "--base-url", server.url, stdin=stdin)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_comment_from_stdin_closed_or_not_utf8_is_refused_in_one_line(server: Server, truth: FakeCasesAPI) -> None:
+    """It printed a traceback with stdin closed, and posted mojibake ('\\udcff\\udcfe...') for UTF-16 input."""
+    case = next(iter(truth.cases.values())).key
+    before = len(timeline(server, case))
+    environ = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
+    arguments = ["comment", case, "-", "--base-url", server.url]
+    closed = subprocess.run(  # stdin not open at all: descriptor 0 closed
+        [sys.executable, "-c", "import os, runpy, sys; os.close(0); sys.argv[0] = 'aiocases';"
+         " runpy.run_module('aiocases.cli', run_name='__main__')", *arguments],
+        capture_output=True, text=True, env=environ,
+    )  # fmt: skip
+    assert closed.returncode == 2 and "stdin is closed" in closed.stderr, closed.stderr
+    assert len(closed.stderr.splitlines()) == 1
+    command = [sys.executable, "-m", "aiocases.cli", *arguments]
+    utf16 = subprocess.run(command, input="a comment".encode("utf-16"), capture_output=True, env=environ)
+    assert utf16.returncode == 2 and b"not UTF-8 text" in utf16.stderr and b"Traceback" not in utf16.stderr
+    assert len(timeline(server, case)) == before  # nothing posted

@@ -15,6 +15,7 @@ import pytest
 from aiocases import (
     BadRequest,
     CasesClient,
+    CasesError,
     DecodeError,
     NotFound,
     Response,
@@ -200,3 +201,20 @@ async def test_a_flaky_network_never_posts_a_comment_twice(seed: int) -> None:
             assert count == 1
     failures = [o for o in outcomes.values() if isinstance(o, Exception)]
     assert failures and all(getattr(o, "outcome_unknown", False) for o in failures)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413])
+async def test_a_refusal_is_an_outcome_never_unknown(status: int) -> None:
+    """An answer with an error status says the comment was not added: outcome_unknown stays false
+    (it was set, and its text said "may have been carried out")."""
+    transport = scripted(json_response(status, {"errors": [{"status": str(status), "title": "Refused"}]}))
+    async with quick(transport) as client:
+        with pytest.raises(CasesError) as info:
+            await client.add_comment("PROJ-1", "hello")
+    assert not info.value.outcome_unknown and "outcome unknown" not in str(info.value)
+    assert len(transport.requests) == 1
+    unknown = scripted(json_response(502, {"errors": ["Bad Gateway"]}))
+    async with quick(unknown) as client:
+        with pytest.raises(CasesError) as info:
+            await client.add_comment("PROJ-1", "hello")
+    assert info.value.outcome_unknown and "outcome unknown" in str(info.value)

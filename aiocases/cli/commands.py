@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import attrs
 
-from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, stdout
+from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, stdout
 from aiocases.cli.exporting import ExportOptions, run_export
 from aiocases.cli.syncing import SyncOptions, run_sync
 from aiocases.client import CasesClient
@@ -94,10 +94,24 @@ def _row(case: Case) -> str:
     return f"{case.key or case.id:<12} {case.status or '-':<12} {case.priority or '-':<11} {case.title or ''}"
 
 
+def _message_from_stdin() -> str:
+    """The comment piped in: UTF-8 text, or a :class:`UsageError` in one line."""
+    try:
+        data = sys.stdin.buffer.read() if sys.stdin is not None else None
+    except (OSError, ValueError):  # closed: ValueError on a closed file object, EBADF on a closed descriptor
+        data = None
+    if data is None:
+        raise UsageError("MESSAGE - reads the comment from stdin, but stdin is closed")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the comment on stdin is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 async def _comment(args: argparse.Namespace, client: CasesClient) -> int:
     message = args.message
     if message == "-":
-        message = await asyncio.to_thread(sys.stdin.read)
+        message = await asyncio.to_thread(_message_from_stdin)
     async with client:
         cell = await client.add_comment(args.case_id, message)
     if args.json:
