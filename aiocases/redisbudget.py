@@ -67,7 +67,7 @@ for field in string.gmatch(ARGV[1], '%S+') do
   n = n + 1
   a[n] = tonumber(field)  -- nil for "-"
 end
-local h = redis.call('HMGET', key, 'limit', 'period', 'window', 'used', 'held', 'seen', 'probe')
+local h = redis.call('HMGET', key, 'limit', 'period', 'window', 'used', 'held', 'seen', 'probe', 'hold')
 local limit, period = a[1] or tonumber(h[1]), a[2] or tonumber(h[2])
 local remaining, reset, throttled, retry = a[3], a[4], a[5] == 1, a[6]
 local age = a[8] or 0
@@ -75,6 +75,7 @@ local came = now - age
 local seen = h[6] == '1' or a[9] == 1
 local window, used, held = tonumber(h[3]), tonumber(h[4]) or 0, tonumber(h[5]) or 0
 local probe = tonumber(h[7]) or 0
+local hold = tonumber(h[8]) or 0
 if period then  -- rules 2 and 3
   local w = math.floor(now / period)
   if not window then
@@ -101,11 +102,14 @@ if throttled then  -- rule 4
       end
     end
   end
-  held = math.max(held, now + wait)
+  if now + wait > held then
+    held, hold = now + wait, wait
+  end
 end
 local result = 0
 if a[7] == 1 then  -- rules 5 and 6
   if held > now then
+    held = math.min(held, now + hold)  -- a clock stepped back: no longer than it was set for
     result = held - now
   elseif limit and period and window then
     local finish = (window + 1) * period - now
@@ -115,6 +119,7 @@ if a[7] == 1 then  -- rules 5 and 6
       used = used + 1
     end
   elseif not seen and probe > now then
+    probe = math.min(probe, now + $probe_interval)
     result = probe - now
   else
     if not seen then
@@ -123,7 +128,7 @@ if a[7] == 1 then  -- rules 5 and 6
     used = used + 1  -- counted in the window the limit will be learned in
   end
 end
-redis.call('HSET', key, 'used', used, 'held', held, 'probe', probe)
+redis.call('HSET', key, 'used', used, 'held', held, 'hold', hold, 'probe', probe)
 if seen then redis.call('HSET', key, 'seen', 1) end
 if limit then redis.call('HSET', key, 'limit', limit) end
 if period then redis.call('HSET', key, 'period', period, 'window', window) end

@@ -25,7 +25,9 @@ The rules:
    window it came in: ``Reset`` (whole seconds), sharpened to the window's
    end when the two agree within ``ALIGN_TOLERANCE``, plus
    ``BOUNDARY_MARGIN``; otherwise for ``Retry-After``, or ``DEFAULT_HOLD``
-   without one.  Its window counts as spent.
+   without one.  Its window counts as spent.  A hold never lasts longer than
+   it was set for, whatever the clock does (a clock stepped back an hour must
+   not hold the group an hour more).
 5. A reservation waits while the group is held; in a window whose budget is
    spent, or in its last ``BOUNDARY_MARGIN`` (a quarter of the period at
    most), until the window's end plus ``BOUNDARY_MARGIN``: a send reserved
@@ -77,7 +79,8 @@ class Window:
     period: float | None = None
     window: int | None = None
     used: int = 0
-    held: float = 0.0
+    held: float = 0.0  # held until then
+    hold: float = 0.0  # for so long, when set
     seen: bool = False
     probe: float = 0.0
 
@@ -99,7 +102,9 @@ class Window:
             if own and self.limit is not None and observed.throttled:
                 self.used = max(self.used, self.limit)
         if observed.throttled:
-            self.held = max(self.held, now + self._hold(observed, came, now))
+            wait = self._hold(observed, came, now)
+            if now + wait > self.held:
+                self.held, self.hold = now + wait, wait
 
     def _hold(self, observed: Observation, came: float, now: float) -> float:
         """Rule 4: how long a 429 holds the group, from ``now``."""
@@ -115,6 +120,7 @@ class Window:
     def take(self, now: float, *, probe: bool = True) -> float:
         """Rules 5 and 6 (``probe``: shared): count a send (0.0), or the seconds to wait before asking again."""
         if self.held > now:
+            self.held = min(self.held, now + self.hold)  # a clock stepped back: no longer than it was set for
             return self.held - now
         if self.limit is not None and self.period is not None and self.window is not None:
             end = (self.window + 1) * self.period - now
@@ -124,6 +130,7 @@ class Window:
             return 0.0
         if probe and not self.seen:
             if self.probe > now:
+                self.probe = min(self.probe, now + PROBE_INTERVAL)
                 return self.probe - now
             self.probe = now + PROBE_INTERVAL
         self.used += 1  # counted in the window the limit will be learned in

@@ -102,6 +102,13 @@ TABLE: dict[str, list[At | Tell | Ask]] = {
     "rule 4: a 429 far from the calendar keeps the server's Reset": [
         At(1000.2), Tell(spent(3, 10.0, reset=4, throttled=True)), Ask(4.0, by=1),
     ],
+    "rule 4: a clock stepped back an hour just after a 429 holds no longer than the 429 said": [
+        At(10_000.0), Tell(Observation(throttled=True, retry_after=2.0)), At(6400.0), Ask(2.0, by=1),
+        At(6402.0), Ask(0, by=1),
+    ],
+    "shared: rule 6: a clock stepped back an hour waits a probe's interval at most": [
+        At(10_000.0), Ask(0), At(6400.0), Ask(PROBE_INTERVAL, by=1), At(6401.0), Ask(0, by=1),
+    ],
     "rule 5: a spent window waits for its end": [
         At(1000.5), Tell(spent(2, 1.0, reset=1)), Ask(0.5 + M, by=1), At(1001.0 + M), Ask(0, by=1), Ask(0),
         Ask(1.0, by=1),
