@@ -54,6 +54,11 @@ def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None)
     )
 
 
+def said(result: subprocess.CompletedProcess[str]) -> str:
+    """What a command printed on stderr, its lines joined (the summary wraps at 80 columns)."""
+    return " ".join(result.stderr.split())
+
+
 def export_lines(text: str) -> dict[str, list[str]]:
     """Cell ids per case from JSON Lines output, in order."""
     cells: dict[str, list[str]] = {}

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, run, small_filesystem
+from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, run, said, small_filesystem
 
 from aiocases.testing import FakeCasesAPI
 
@@ -83,16 +83,16 @@ def test_later_runs_write_only_what_is_new(server: Server, truth: FakeCasesAPI, 
     state = tmp_path / "state"
     first = run("sync", "--state", str(state), *keys, "--base-url", server.url)
     assert first.returncode == 0, first.stderr
-    assert f"synced 6 cases (0 failed), {6 * CELLS:,} cells to {state / '000001.jsonl'}" in first.stderr
+    assert f"synced 6 cases (0 failed), {6 * CELLS:,} cells to {state / '000001.jsonl'}" in said(first)
 
     unchanged = run("sync", "--state", str(state), *keys, "--base-url", server.url)
-    assert unchanged.returncode == 0 and "0 cells (nothing new)" in unchanged.stderr
-    assert "; 6 requests," in unchanged.stderr  # one a case
+    assert unchanged.returncode == 0 and "0 cells (nothing new)" in said(unchanged)
+    assert "; 6 requests," in said(unchanged)  # one a case
     assert sorted(p.name for p in state.glob("*.jsonl")) == ["000001.jsonl"]
 
     added = run("comment", keys[2], "one more", "--base-url", server.url)
     changed = run("sync", "--state", str(state), *keys, "--base-url", server.url)
-    assert changed.returncode == 0 and "; 6 requests," in changed.stderr
+    assert changed.returncode == 0 and "; 6 requests," in said(changed)
     (line,) = (state / "000002.jsonl").read_text().splitlines()  # the run with nothing new took no number
     assert json.loads(line)["id"] == added.stdout.strip() and json.loads(line)["case_id"] == keys[2]
 

@@ -78,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 _PAGE_SIZE = f"cells per request (default {DEFAULTS.page_size})"
+_INPUT = "read case ids from FILE (- for stdin), one per line; a # starts a comment"
 _CONCURRENCY = f"cases in progress at once (default {DEFAULTS.max_concurrency})"
 _DEMO = "Export from a built-in fake API, to see the main job work with no account."
 
@@ -125,7 +126,7 @@ def _order(sub: argparse.ArgumentParser) -> None:
 
 def _export(export: argparse.ArgumentParser) -> None:
     export.add_argument("case_ids", nargs="*", metavar="CASE_ID", help="case UUIDs or keys (PROJ-123)")
-    export.add_argument("--input", metavar="FILE", help="read case ids from FILE, one per line (- for stdin)")
+    export.add_argument("--input", metavar="FILE", help=_INPUT)
     _search(export, "export")
     export.add_argument("--output", metavar="FILE", help="write to FILE (default: stdout)")
     resume = export.add_mutually_exclusive_group()
@@ -143,7 +144,7 @@ def _sync(sync: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where the bookmarks and the numbered JSONL file of each run live",
     )
-    sync.add_argument("--input", metavar="FILE", help="read case ids from FILE, one per line (- for stdin)")
+    sync.add_argument("--input", metavar="FILE", help=_INPUT)
     _search(sync, "sync")
     sync.add_argument(
         "--full-refresh",

@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import sys
+import textwrap
 import time
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
@@ -164,23 +165,30 @@ def _take(event: ExportEvent, writer: ExportWriter, progress: Progress, outcome:
 def summary(
     progress: Progress, ids: IdQueue, outcome: Outcome, client: CasesClient, verb: str = "exported", where: str = ""
 ) -> None:
-    """The run's summary on stderr: cases, cells, requests, and the first failures."""
+    """The run's summary on stderr, wrapped at 80 columns: cases, cells,
+    requests, and the first failures."""
     elapsed = time.monotonic() - progress.started
-    notes = [f"{outcome.failed} failed"]
+    stats = client.stats
+    notes = [f"{outcome.failed:,} failed"]
     if ids.already_done:
-        notes.append(f"{ids.already_done} already done")
+        notes.append(f"{ids.already_done:,} already done")
     if ids.duplicates:
-        notes.append(f"{ids.duplicates} duplicate ids skipped")
-    print(
-        f"{verb} {progress.done - outcome.failed} cases ({', '.join(notes)}), {outcome.written_cells:,} cells{where}"
-        f" in {elapsed:.1f}s; {client.stats.requests} requests, {client.stats.retries} retries,"
-        f" {client.stats.throttled} rate limited",
-        file=sys.stderr,
+        notes.append(f"{_count(ids.duplicates, 'duplicate id')} skipped")
+    text = (
+        f"{verb} {_count(progress.done - outcome.failed, 'case')} ({', '.join(notes)}),"
+        f" {_count(outcome.written_cells, 'cell')}{where} in {elapsed:.1f}s; {_count(stats.requests, 'request')},"
+        f" {_count(stats.retries, 'retry', 'retries')}, {stats.throttled:,} rate limited"
     )
+    print("\n".join(textwrap.wrap(text, 80, subsequent_indent="  ", break_on_hyphens=False)), file=sys.stderr)
     for case_id, error in outcome.failures:
         print(f"  failed {case_id}: {type(error).__name__}: {error}", file=sys.stderr)
     if outcome.failed > len(outcome.failures):
         print(f"  ... and {outcome.failed - len(outcome.failures)} more", file=sys.stderr)
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    """``1 case``, ``1,260 cases``."""
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
 
 
 def check_sources(options: IdSources, fd: int | None) -> None:
@@ -205,9 +213,13 @@ def open_input(name: str | None) -> int | None:
             raise UsageError("--input - reads stdin, but stdin is closed") from None
         return 0
     try:
-        return os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise UsageError(f"cannot read --input {name}: {exc.strerror}") from None
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"cannot read --input {name}: it is a directory")
+    return fd
 
 
 def _refuse_same_file(fd: int | None, output: Path | None) -> None:

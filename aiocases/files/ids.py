@@ -33,8 +33,9 @@ class InputError(Exception):
 
 
 def clean(lines: Iterable[str]) -> list[str]:
-    """Ids from lines: stripped, blank lines and ``#`` comments left out."""
-    return [text for text in (line.strip() for line in lines) if text and not text.startswith("#")]
+    """Ids from lines: a ``#`` starts a comment (no case id holds one), then
+    each line is stripped; lines left blank are left out."""
+    return [text for text in (line.partition("#")[0].strip() for line in lines) if text]
 
 
 class IdQueue:
