@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -55,8 +56,10 @@ try:  # imported by name: the type check passes without the extra installed
 except ImportError as exc:  # pragma: no cover - the extra is missing
     raise ImportError("aiocases.arq needs arq: pip install 'aiocases[arq]'") from exc
 
-# Seconds between tries of a lost Redis connection, at most.
+# Seconds between tries of a lost Redis connection, at most; seconds a worker waits for Redis to come back.
 _RETRY_CAP = 1.0
+_RIDE_OUT = 60
+_log = logging.getLogger("aiocases")
 
 _DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -111,13 +114,38 @@ def _redis_settings(url: str, *, ride_out: float) -> Any:
     return settings
 
 
+_ArqRedis: Any = _connections.ArqRedis
+
+
+class _PatientRedis(_ArqRedis):  # type: ignore[misc]
+    """The worker's connection to Redis: a command that cannot reach Redis
+    (restarting, unreachable) is tried again, a second apart, for up to a
+    minute, so the worker rides it out instead of exiting.  redis-py's own
+    retries cover a command whose connection breaks, not one that cannot
+    connect."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        waited = 0.0
+        while True:
+            try:
+                return await super().execute_command(*args, **options)
+            except (_exceptions.ConnectionError, _exceptions.TimeoutError) as exc:
+                if waited >= _RIDE_OUT:
+                    raise
+                if not waited:
+                    _log.warning("Redis is unreachable (%s): trying again for up to %d s", exc, _RIDE_OUT)
+                await asyncio.sleep(_RETRY_CAP)
+                waited += _RETRY_CAP
+
+
 class WorkerSettings:
     """``arq aiocases.arq.WorkerSettings``: the export job, a client per worker."""
 
     functions: ClassVar[list[Any]] = [export_case]
     on_startup = _startup
     on_shutdown = _shutdown
-    redis_settings = _redis_settings(_redis_url(), ride_out=60)
+    redis_settings = _redis_settings(_redis_url(), ride_out=_RIDE_OUT)
+    redis_pool = _PatientRedis(_connections.ConnectionPool.from_url(_redis_url()))
     job_timeout = _job_timeout()
     max_tries = 5
 
