@@ -47,8 +47,9 @@ def test_a_half_written_case_is_cut_and_redone(tmp_path: Path) -> None:
     with journal_path(out).open("ab") as handle:
         handle.write(b'99999\t"B')
 
-    with pytest.raises(ResumeError, match="--resume"):
+    with pytest.raises(ResumeError, match="holds an earlier export") as refused:
         open_export(out)
+    assert refused.value.remedies == ("resume", "overwrite")
     resumed = open_export(out, resume=True)
     assert list(resumed.completed()) == ["A", "EMPTY"]
     assert out.stat().st_size == whole
@@ -90,9 +91,10 @@ def test_resume_without_a_journal(tmp_path: Path) -> None:
 def test_someone_elses_file_is_never_overwritten_without_asking(tmp_path: Path) -> None:
     out = tmp_path / "important.jsonl"
     out.write_text("my data\n")
-    with pytest.raises(ResumeError, match="--overwrite"):
+    with pytest.raises(ResumeError, match="exists and is not empty") as refused:
         open_export(out)
-    assert out.read_text() == "my data\n"
+    assert refused.value.remedies == ("overwrite",)
+    assert out.read_text() == "my data\n" and sorted(p.name for p in tmp_path.iterdir()) == ["important.jsonl"]
     export = open_export(out, overwrite=True)
     export.writer.write_case("A", cells(2, 5))
     export.close()

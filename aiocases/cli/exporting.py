@@ -179,7 +179,8 @@ def summary(
         f" {_count(outcome.written_cells, 'cell')}{where} in {elapsed:.1f}s; {_count(stats.requests, 'request')},"
         f" {_count(stats.retries, 'retry', 'retries')}, {stats.throttled:,} rate limited"
     )
-    print("\n".join(textwrap.wrap(text, 80, subsequent_indent="  ", break_on_hyphens=False)), file=sys.stderr)
+    lines = textwrap.wrap(text, 80, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
+    print("\n".join(lines), file=sys.stderr)
     for case_id, error in outcome.failures:
         print(f"  failed {case_id}: {type(error).__name__}: {error}", file=sys.stderr)
     if outcome.failed > len(outcome.failures):
