@@ -17,14 +17,27 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from attrs import frozen
+
 from aiocases.observations import Observation
 from aiocases.windows import NOTHING, Windows
 
-__all__ = ["Budget", "BudgetUnavailable", "LocalBudget", "Observation"]
+__all__ = ["Budget", "BudgetUnavailable", "LocalBudget", "Observation", "Reservation"]
 
 
 class BudgetUnavailable(Exception):
     """A budget did not answer in time, or failed: the gate counts in its own."""
+
+
+@frozen
+class Reservation:
+    """A budget's answer to a reservation: ``wait``, 0.0 (send now),
+    :data:`~aiocases.windows.PROBE` (send, as a window's turn probe) or the
+    seconds to wait before asking again; ``at``, when, on the budget's clock
+    (an answer's :attr:`Observation.sent <aiocases.observations.Observation.sent>`)."""
+
+    wait: float
+    at: float
 
 
 class Budget(Protocol):
@@ -33,10 +46,11 @@ class Budget(Protocol):
 
     async def reserve(
         self, namespace: str, group: str, observed: Observation | None = None, *, name: str | None = None
-    ) -> float:
+    ) -> Reservation:
         """Apply ``observed`` (this client's latest answer of the group), then
-        count a send of ``group`` (0.0) or say how many seconds to wait before
-        asking again.  ``name``: the limit's ``X-RateLimit-Name``, once known."""
+        count a send of ``group`` (a :class:`Reservation`: a turn probe's
+        answer must be told at once).  ``name``: the limit's
+        ``X-RateLimit-Name``, once known."""
 
     async def observe(self, namespace: str, group: str, observed: Observation, *, name: str | None = None) -> None:
         """Apply one answer at once (a 429, or the first answer of a group)."""
@@ -62,9 +76,9 @@ class LocalBudget:
 
     async def reserve(
         self, namespace: str, group: str, observed: Observation | None = None, *, name: str | None = None
-    ) -> float:
+    ) -> Reservation:
         """See :meth:`Budget.reserve`."""
-        return self.run(namespace, group, name, observed or NOTHING, take=True)
+        return Reservation(self.run(namespace, group, name, observed or NOTHING, take=True), self._clock())
 
     async def observe(self, namespace: str, group: str, observed: Observation, *, name: str | None = None) -> None:
         """See :meth:`Budget.observe`."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
-import itertools
 import logging
 import os
 import random
@@ -460,12 +459,17 @@ class CasesClient:
         retry; the wait itself is slept in :meth:`_on_backoff`, with the
         client's own (injectable) sleep, so backoff is told 0."""
         error = yield 0.0  # primed by backoff before the first failure
-        for attempt in itertools.count():
-            wait = None if error is None else self._policy.decide(call.request, error, attempt)
+        attempt = refused = 0
+        while error is not None:
+            wait = self._policy.decide(call.request, error, attempt, refused)
             if wait is None:
                 if isinstance(error, CasesError):
                     error.outcome_unknown = call.request.effect == "once" and may_have_acted(error)
                 return
+            if self._policy.counts(error):
+                attempt += 1
+            else:
+                refused += 1
             call.wait = wait
             error = yield 0.0
 

@@ -157,6 +157,12 @@ class RateLimited(ApiError):
         self.retry_after = retry_after
         self.too_long = too_long
 
+    @property
+    def spent(self) -> bool:
+        """True when the answer said the window's budget is spent
+        (``X-RateLimit-Remaining: 0``): the next window will have room."""
+        return self.headers.get("X-RateLimit-Remaining", "").strip() == "0"
+
     def waits_longer_than(self, seconds: float) -> bool:
         """True when the server asked for a wait longer than ``seconds``
         (a client's ``max_wait``): neither retrying nor waiting will do."""

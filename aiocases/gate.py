@@ -32,13 +32,13 @@ from types import TracebackType
 import attrs
 from attrs import frozen
 
-from aiocases.budget import Budget, BudgetUnavailable, LocalBudget
+from aiocases.budget import Budget, BudgetUnavailable, LocalBudget, Reservation
 from aiocases.concurrency import ConcurrencyLimit
 from aiocases.errors import ClientClosed, RateLimited
 from aiocases.events import EventHook, Throttled, emit
 from aiocases.observations import Observation, observe
 from aiocases.stats import Stats
-from aiocases.windows import NOTHING
+from aiocases.windows import NOTHING, PROBE
 
 __all__ = ["Gate", "Ticket"]
 
@@ -51,12 +51,17 @@ _SHARED_RETRY = 1.0
 
 @frozen
 class Ticket:
-    """One request's pass through the gate: its group, and the concurrency
-    epoch and level it was sent at."""
+    """One request's pass through the gate: its group, the concurrency epoch
+    and level it was sent at, when (the gate's clock; ``reserved``: the shared
+    budget's, when it counted the send), and whether it went as a window's
+    turn probe (its answer is told to a shared budget at once)."""
 
     group: str
     epoch: int
     level: int
+    sent: float = 0.0
+    reserved: float | None = None
+    probe: bool = False
 
 
 class Gate:
@@ -132,24 +137,26 @@ class Gate:
                 continue
             self._in_flight += 1  # before asking a shared budget: no other request takes this place meanwhile
             try:
-                wait = await self._reserve(group)
+                wait, reserved = await self._reserve(group)
                 if generation != self._generation:
                     raise ClientClosed("the client was closed while this request waited to be sent")
             except BaseException:
                 self.release(None)
                 raise
             if wait <= 0:
-                return Ticket(group, self.concurrency.epoch, self._in_flight)
+                level, now = self._in_flight, self._clock()
+                return Ticket(group, self.concurrency.epoch, level, now, reserved, wait == PROBE)
             self.release(None)
             await self._hold(group, wait)
 
-    async def _reserve(self, group: str) -> float:
+    async def _reserve(self, group: str) -> tuple[float, float | None]:
+        """The wait, and when the shared budget counted the send (``None``: this gate did)."""
         name = self._names.get(group)
         if self._sharing is not None:
-            wait = await self._sharing.reserve(group, name)
-            if wait is not None:
-                return wait
-        return self._own.run(self._namespace, group, name, NOTHING, take=True)
+            reservation = await self._sharing.reserve(group, name)
+            if reservation is not None:
+                return reservation.wait, reservation.at
+        return self._own.run(self._namespace, group, name, NOTHING, take=True), None
 
     async def _hold(self, group: str, delay: float) -> None:
         if delay > self.max_wait:
@@ -182,14 +189,15 @@ class Gate:
         group = ticket.group
         if observed.name is not None:
             self._names[group] = observed.name
-        if group not in self._answered:  # requests held until the limit was known ask again now
+        name = self._names.get(group)
+        self._own.run(self._namespace, group, name, attrs.evolve(observed, sent=ticket.sent), take=False)
+        if self._sharing is not None:
+            observed = attrs.evolve(observed, sent=ticket.reserved)
+            self._sharing.share(group, name, observed, at_once=ticket.probe)
+        if group not in self._answered or ticket.probe:  # requests held for this answer ask again now
             self._answered.add(group)
             self._news.set()
             self._news = asyncio.Event()
-        name = self._names.get(group)
-        self._own.run(self._namespace, group, name, observed, take=False)
-        if self._sharing is not None:
-            self._sharing.share(group, name, observed)
         if status == 429:
             self.stats.throttled += 1
             if observed.remaining != 0:  # not the window's doing: a limit the headers do not show
@@ -217,26 +225,27 @@ class _Sharing:
         self._publishing: set[asyncio.Task[None]] = set()
         self._down_until: float | None = None  # while set, the budget is not asked
 
-    async def reserve(self, group: str, name: str | None) -> float | None:
+    async def reserve(self, group: str, name: str | None) -> Reservation | None:
         """The budget's answer for one send of ``group`` (``None`` while it is unavailable)."""
         if self._down_until is not None and self._clock() < self._down_until:
             return None
         latest = self._observed.pop(name or group, None)
         observed = None if latest is None else attrs.evolve(latest[0], age=self._clock() - latest[1])
         try:
-            wait = await self._budget.reserve(self._namespace, group, observed, name=name)
+            reservation = await self._budget.reserve(self._namespace, group, observed, name=name)
         except BudgetUnavailable as exc:
             self._failed(exc)
             return None
         if self._down_until is not None:
             self._down_until = None
             _log.warning("the shared rate budget is back: counting with the other processes again")
-        return wait
+        return reservation
 
-    def share(self, group: str, name: str | None, observed: Observation) -> None:
-        """Keep an answer for the next reservation of its limit, or tell it at once."""
+    def share(self, group: str, name: str | None, observed: Observation, *, at_once: bool = False) -> None:
+        """Keep an answer for the next reservation of its limit, or tell it at
+        once (a 429, a limit's first answer, a turn probe's)."""
         key = name or group
-        if not observed.throttled and key in self._published:
+        if not observed.throttled and not at_once and key in self._published:
             self._observed[key] = (observed, self._clock())
         elif self._down_until is None:
             self._published.add(key)

@@ -40,6 +40,10 @@ class Observation:
     #: Seconds since the answer came (the client's clock), when applied later
     #: than it came: a window rule applies ``remaining`` only to its own window.
     age: float = 0.0
+    #: When the request was sent, on the clock of the budget told: the time of
+    #: its reservation there, which the send followed (``None``: unknown).
+    #: Where windows turn is learned from when answers were sent and came.
+    sent: float | None = None
 
     @property
     def limited(self) -> bool:

@@ -19,28 +19,39 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import math
 import string
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiocases.budget import BudgetUnavailable
+from aiocases.budget import BudgetUnavailable, Reservation
 from aiocases.observations import Observation
-from aiocases.windows import ALIGN_TOLERANCE, BOUNDARY_MARGIN, DEFAULT_HOLD, NOTHING, PROBE_INTERVAL
+from aiocases.windows import (
+    ALIGN_TOLERANCE,
+    BOUNDARY_MARGIN,
+    DEFAULT_HOLD,
+    NOTHING,
+    PROBE,
+    PROBE_INTERVAL,
+    TURN_TIMEOUT,
+)
 
 __all__ = ["RedisBudget"]
 
 # KEYS[1]: the group's hash, KEYS[2]: its name's (the same until an answer
-# named the limit).  ARGV[1], nine numbers separated by spaces ("-" where the
+# named the limit).  ARGV[1], ten numbers separated by spaces ("-" where the
 # answer said nothing): what the last answer of this process said (limit,
 # period ms, remaining, reset ms, 1 for a 429 else 0, retry-after ms), 1 to
-# reserve a send or 0, how long ago (ms) the answer came, and 1 when there
-# was an answer at all.  One argument, not nine: redis-py packs each one in
-# Python, and that was a tenth of a reservation's cost.  ARGV[2], in tests
-# only, is the time in ms to use instead of Redis's.  Applying the answer
-# and reserving in one script keeps a request to one round trip.  Returns 0
-# (counted: send now) or the wait in ms.  The rules and their constants are
-# those of aiocases/windows.py (Window.apply, Window._hold, Window.take).
+# reserve a send or 0, how long ago (ms) the answer came, when (ms, Redis's
+# clock) its request was reserved, and 1 when there was an answer at all.
+# One argument, not ten: redis-py packs each one in Python, and that was a
+# tenth of a reservation's cost.  ARGV[2], in tests only, is the time in ms
+# to use instead of Redis's.  Applying the answer and reserving in one script
+# keeps a request to one round trip.  Returns the wait: 0 (counted: send
+# now), -1 (send, as the window's turn probe) or ms; and the time (ms).  The rules, their order and their constants are
+# those of aiocases/windows.py (Window.apply, _drift, _learn, _narrow, _roll,
+# _hold, take, _turn_probe): the same table of tests runs on both.
 _SCRIPT = string.Template("""
 -- Rule 1: the name's hash, remembered by the group's.
 local key = KEYS[2]
@@ -60,85 +71,154 @@ end
 local now = tonumber(ARGV[2])  -- a driven clock, in tests only
 if not now then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
 local a, n = {}, 0
 for field in string.gmatch(ARGV[1], '%S+') do
   n = n + 1
   a[n] = tonumber(field)  -- nil for "-"
 end
-local h = redis.call('HMGET', key, 'limit', 'period', 'window', 'used', 'held', 'seen', 'probe', 'hold')
-local limit, period = a[1] or tonumber(h[1]), a[2] or tonumber(h[2])
+local F = {'limit', 'period', 'window', 'used', 'since', 'held', 'hold', 'seen', 'probe', 'phase', 'width', 'lsent',
+           'lcame', 'lrem', 'trusted', 'tprobe', 'bsent', 'bcame', 'brem', 'tnext'}
+local h = redis.call('HMGET', key, unpack(F))
+local s = {}
+for i, f in ipairs(F) do
+  s[f] = tonumber(h[i])
+end
+s.limit, s.period = a[1] or s.limit, a[2] or s.period
+s.used, s.since, s.held, s.hold, s.probe = s.used or 0, s.since or 0, s.held or 0, s.hold or 0, s.probe or 0
+s.phase, s.tprobe, s.tnext = s.phase or 0, s.tprobe or 0, s.tnext or 0
 local remaining, reset, throttled, retry = a[3], a[4], a[5] == 1, a[6]
 local age = a[8] or 0
 local came = now - age
-local seen = h[6] == '1' or a[9] == 1
-local window, used, held = tonumber(h[3]), tonumber(h[4]) or 0, tonumber(h[5]) or 0
-local probe = tonumber(h[7]) or 0
-local hold = tonumber(h[8]) or 0
-if period then  -- rules 2 and 3
-  local w = math.floor(now / period)
-  if not window then
-    window = w  -- the sends counted so far are this window's
-  elseif w ~= window then
-    window, used = w, 0
+local sent = a[9]  -- the reservation's time (nil: unknown)
+s.seen = (s.seen == 1 or a[10] == 1) and 1 or nil
+
+local function index(t) return math.floor((t - s.phase) / s.period) end
+local function finish(k) return s.phase + (k + 1) * s.period end
+local function step() return math.min(s.period / 8, 1000) end
+
+local function narrow(low, high)  -- rule 7: a boundary lies in [low, high]
+  if high - low > s.period / 2 then return end
+  if s.width then
+    local known = s.phase - s.width
+    known = known + math.floor((low - known) / s.period + 0.5) * s.period
+    if math.max(low, known) <= math.min(high, known + s.width) then
+      low, high = math.max(low, known), math.min(high, known + s.width)
+    end
   end
-  local own = math.floor(came / period) == w
-  if own and limit and remaining then
-    used = math.max(used, limit - remaining)
+  local middle = s.window and finish(s.window) - s.period / 2
+  s.phase, s.width = high % s.period, high - low
+  if middle then  -- the same window, numbered by the new phase
+    local moved = index(middle) - s.window
+    s.window = s.window + moved
+    if s.trusted then s.trusted = s.trusted + moved end
   end
-  if own and limit and throttled then
-    used = math.max(used, limit)
+end
+
+local function roll(t)  -- rules 2 and 8
+  local current = index(t)
+  if not s.window then
+    s.window, s.trusted = current, current
+  elseif current ~= s.window then
+    if s.width then s.trusted = current end
+    if s.trusted and current <= s.trusted then s.used, s.since = 0, t end
+    s.window = current
   end
+end
+
+if s.period then
+  -- Rule 7: a 429 saying spent early in a window that had room: the server's windows moved.
+  if throttled and remaining == 0 and s.width and s.window and s.limit and s.used < s.limit
+      and index(came) == s.window and came - finish(s.window - 1) < s.period / 4 then
+    s.width, s.trusted = nil, s.window - 1
+  end
+  if remaining and sent then  -- rules 7 and 8
+    local bsent, bcame, brem = s.lsent, s.lcame, s.lrem
+    local probed = s.tprobe > 0 and sent >= s.tprobe
+    if probed then bsent, bcame, brem = s.bsent, s.bcame, s.brem end
+    if bcame and sent >= bcame and remaining > brem then
+      narrow(bsent, came)
+      if s.since <= bsent then  -- the count began before the turn: the server's count replaces it
+        s.used, s.since = (s.limit or 0) - remaining, came
+      end
+      local seen = index(came)
+      if not s.trusted or seen > s.trusted then s.trusted, s.window = seen, seen end
+      s.tprobe = 0
+    elseif probed then
+      s.tprobe, s.tnext = 0, came + step()
+    end
+    if reset then narrow(sent + reset - 1000, came + reset) end  -- whole seconds, rounded up
+    if not s.lcame or came >= s.lcame then s.lsent, s.lcame, s.lrem = sent, came, remaining end
+  end
+  roll(now)
+  local own = index(came) == s.window
+  if own and s.limit and remaining then s.used = math.max(s.used, s.limit - remaining) end
+  if own and s.limit and throttled then s.used = math.max(s.used, s.limit) end
 end
 if throttled then  -- rule 4
-  local wait = retry or $default_hold
-  if remaining == 0 and reset then
+  local wait
+  if remaining ~= 0 or not reset or not s.period then
+    wait = retry or $default_hold
+  elseif not s.trusted or index(came) > s.trusted then
+    wait = math.max(0, s.tnext - now)
+  else
     wait = reset - age
-    if period then
-      local finish = (math.floor(came / period) + 1) * period - now
-      if math.abs(finish - wait) <= $align_tolerance then
-        wait = finish + $margin
-      end
-    end
+    local e = finish(index(came)) - now
+    if math.abs(e - wait) <= $align_tolerance then wait = e + $margin end
   end
-  if now + wait > held then
-    held, hold = now + wait, wait
-  end
+  if now + wait > s.held then s.held, s.hold = now + wait, wait end
 end
 local result = 0
-if a[7] == 1 then  -- rules 5 and 6
-  if held > now then
-    held = math.min(held, now + hold)  -- a clock stepped back: no longer than it was set for
-    result = held - now
-  elseif limit and period and window then
-    local finish = (window + 1) * period - now
-    if used >= limit or finish <= math.min($margin, period / 4) then
-      result = finish + $margin
+if a[7] == 1 then  -- rules 5, 6 and 8
+  if s.held > now then
+    s.held = math.min(s.held, now + s.hold)  -- a clock stepped back: no longer than it was set for
+    result = s.held - now
+  elseif s.limit and s.period and s.window then
+    local e = finish(s.window) - now
+    if e <= math.min($margin + (s.width or 0), s.period / 4) then
+      result = e + $margin
+    elseif s.used < s.limit then
+      s.used = s.used + 1
+    elseif s.trusted and s.window <= s.trusted then
+      result = e + $margin
+    elseif s.tprobe > 0 and now < s.tprobe + $turn_timeout then
+      result = math.min(s.tprobe + $turn_timeout - now, step())
+    elseif now < s.tnext then
+      result = s.tnext - now
     else
-      used = used + 1
+      s.tprobe, s.bsent, s.bcame, s.brem = now, s.lsent, s.lcame, s.lrem
+      result = -1
     end
-  elseif not seen and probe > now then
-    probe = math.min(probe, now + $probe_interval)
-    result = probe - now
+  elseif not s.seen and s.probe > now then
+    s.probe = math.min(s.probe, now + $probe_interval)
+    result = s.probe - now
   else
-    if not seen then
-      probe = now + $probe_interval
-    end
-    used = used + 1  -- counted in the window the limit will be learned in
+    if not s.seen then s.probe = now + $probe_interval end
+    s.used = s.used + 1  -- counted in the window the limit will be learned in
   end
 end
-redis.call('HSET', key, 'used', used, 'held', held, 'hold', hold, 'probe', probe)
-if seen then redis.call('HSET', key, 'seen', 1) end
-if limit then redis.call('HSET', key, 'limit', limit) end
-if period then redis.call('HSET', key, 'period', period, 'window', window) end
-redis.call('PEXPIRE', key, math.max(4 * (period or 15000), 60000))
-return result
+local put, drop = {}, {}
+for _, f in ipairs(F) do
+  if s[f] then
+    put[#put + 1] = f
+    put[#put + 1] = s[f]
+  else
+    drop[#drop + 1] = f
+  end
+end
+redis.call('HSET', key, unpack(put))
+if #drop > 0 then redis.call('HDEL', key, unpack(drop)) end
+redis.call('PEXPIRE', key, math.max(4 * (s.period or 15000), 60000))
+-- The wait (whole milliseconds, never less than asked) and this reservation's
+-- time (never later than it was): an answer's send is placed at it.
+return {math.ceil(result), math.floor(now)}
 """).substitute(
     default_hold=round(DEFAULT_HOLD * 1000),
     align_tolerance=round(ALIGN_TOLERANCE * 1000),
     margin=round(BOUNDARY_MARGIN * 1000),
     probe_interval=round(PROBE_INTERVAL * 1000),
+    turn_timeout=round(TURN_TIMEOUT * 1000),
 )
 
 
@@ -152,7 +232,7 @@ async def _bounded(call: Awaitable[Any], seconds: float) -> Any:
 
 
 def _ms(seconds: float | None) -> object:
-    return "-" if seconds is None else round(seconds * 1000)
+    return "-" if seconds is None else math.floor(seconds * 1000)
 
 
 def _argument(observed: Observation, *, take: bool) -> str:
@@ -162,7 +242,7 @@ def _argument(observed: Observation, *, take: bool) -> str:
     answered = 0 if observed is NOTHING else 1
     return (
         f"{limit} {_ms(observed.period)} {remaining} {_ms(observed.reset)} {int(observed.throttled)}"
-        f" {_ms(observed.retry_after)} {int(take)} {round(observed.age * 1000)} {answered}"
+        f" {_ms(observed.retry_after)} {int(take)} {math.floor(observed.age * 1000)} {_ms(observed.sent)} {answered}"
     )
 
 
@@ -212,14 +292,10 @@ class RedisBudget:
 
     async def reserve(
         self, namespace: str, group: str, observed: Observation | None = None, *, name: str | None = None
-    ) -> float:
-        """Count one send of ``group`` if the shared budget allows it (0.0),
-        else the seconds to wait before asking again; first apply
-        ``observed``, what this process's last response of the group said.
-        ``name``: the ``X-RateLimit-Name`` of the group's answers, once known
-        (groups of one name share a count)."""
-        waited = await self._run(namespace, group, name, observed or NOTHING, take=True)
-        return max(0, int(waited)) / 1000
+    ) -> Reservation:
+        """See :meth:`Budget.reserve <aiocases.budget.Budget.reserve>`."""
+        waited, at = await self._run(namespace, group, name, observed or NOTHING, take=True)
+        return Reservation(PROBE if waited < 0 else int(waited) / 1000, int(at) / 1000)
 
     async def observe(self, namespace: str, group: str, observed: Observation, *, name: str | None = None) -> None:
         """Learn from one response at once (a 429: every process holds the group)."""

@@ -17,7 +17,10 @@ that asks it (``CasesClient``).  The rules:
 4. The wait before retry ``n`` (0-based) is exponential from ``base`` up to
    ``cap`` seconds, jittered within its upper half; after a 429 the gate
    already holds the group for the server's wait, so only a small jitter.
-5. At most ``max_retries`` retries.
+5. At most ``max_retries`` retries.  A 429 saying the window is spent
+   (``Remaining: 0``, :attr:`RateLimited.spent`) is waiting for budget, not a
+   failure: it is not counted there (the gate holds the request until the
+   window turns), and a request rides out at most ``max_refusals`` of them.
 """
 
 from __future__ import annotations
@@ -59,18 +62,27 @@ def _transient(error: BaseException) -> bool:
 
 @frozen
 class RetryPolicy:
-    """``max_retries`` retries after the first try, waiting as rule 4 says;
-    ``rng`` draws the jitter (seed it for reproducible tests)."""
+    """``max_retries`` retries after the first try, waiting as rule 4 says,
+    and ``max_refusals`` 429s of spent windows (rule 5); ``rng`` draws the
+    jitter (seed it for reproducible tests)."""
 
     max_retries: int = 5
     base: float = 0.25
     cap: float = 10.0
+    max_refusals: int = 100
     rng: random.Random = field(factory=random.Random, eq=False, repr=False)
 
-    def decide(self, request: Request, error: BaseException, attempt: int) -> float | None:
-        """Seconds to wait before retry number ``attempt`` (0-based) of
-        ``request`` after ``error``, or ``None``: give up and raise it."""
-        if attempt >= self.max_retries or not _transient(error):
+    @staticmethod
+    def counts(error: BaseException) -> bool:
+        """Whether ``error`` counts as a failure in ``max_retries`` (rule 5)."""
+        return not (isinstance(error, RateLimited) and error.spent)
+
+    def decide(self, request: Request, error: BaseException, attempt: int, refused: int = 0) -> float | None:
+        """Seconds to wait before retrying ``request`` after ``error``, or
+        ``None``: give up and raise it.  ``attempt``: the failures that
+        :meth:`counts` before this one; ``refused``: the others."""
+        tries, most = (attempt, self.max_retries) if self.counts(error) else (refused, self.max_refusals)
+        if tries >= most or not _transient(error):
             return None
         if request.effect == "once" and may_have_acted(error):
             return None

@@ -54,5 +54,5 @@ async def test_a_gate_yet_to_see_an_answer_counts_under_the_name_another_gate_le
 
 def test_public_names() -> None:
 
-    assert aiocases.budget.__all__ == ["Budget", "BudgetUnavailable", "LocalBudget", "Observation"]
+    assert aiocases.budget.__all__ == ["Budget", "BudgetUnavailable", "LocalBudget", "Observation", "Reservation"]
     assert aiocases.Budget is Budget and aiocases.LocalBudget is LocalBudget

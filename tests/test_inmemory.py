@@ -22,7 +22,7 @@ from aiocases import (
     TimelinePage,
     TransportError,
 )
-from aiocases.testing import MockTransport, VirtualClock, json_response
+from aiocases.testing import MockTransport, VirtualClock, json_response, scripted
 
 
 def cell(n: int) -> dict[str, object]:
@@ -104,6 +104,25 @@ async def test_the_gate_holds_a_group_after_a_429() -> None:
         with pytest.raises(RateLimited) as info:
             await api.get_timeline_page("A-1")
     assert info.value.retry_after == pytest.approx(86400) and len(sent) == 1
+
+
+async def test_a_request_rides_out_more_spent_windows_than_max_retries() -> None:
+    """Windows spent by another program on the key, again and again: the
+    request waits for budget through every 429, however many."""
+    clock = VirtualClock()
+    spent = {"X-RateLimit-Limit": "1", "X-RateLimit-Period": "1", "X-RateLimit-Remaining": "0",
+             "X-RateLimit-Reset": "1"}  # fmt: skip
+    transport = scripted(*[Response(429, spent)] * 4, json_response(200, {"data": []}))
+    policy = RetryPolicy(max_retries=1, rng=random.Random(1))
+    async with client(transport, retry_policy=policy, clock=clock.time, sleep=clock.sleep) as api:
+        assert await api.get_timeline_page("A-1") == []
+        assert api.stats.throttled == 4 and api.stats.retries == 4
+    # A 429 the window does not explain is a failure: max_retries of them at most.
+    hidden = {**spent, "X-RateLimit-Remaining": "1"}
+    async with client(scripted(*[Response(429, hidden)] * 2), retry_policy=policy, clock=clock.time,
+                      sleep=clock.sleep) as api:  # fmt: skip
+        with pytest.raises(RateLimited):
+            await api.get_timeline_page("A-1")
 
 
 async def test_stream_and_fail_fast_in_memory() -> None:

@@ -54,8 +54,8 @@ async def test_groups_and_credentials_are_apart_and_keys_hold_no_credential(
     await first.observe(
         ns, "timelines", Observation(limit=1, period=60.0, remaining=0, reset=30, throttled=False, retry_after=None)
     )
-    assert await first.reserve(ns, "timelines") > 0
-    assert await first.reserve(credential_hash("another-key", "app"), "timelines") == 0
+    assert (await first.reserve(ns, "timelines")).wait > 0
+    assert (await first.reserve(credential_hash("another-key", "app"), "timelines")).wait == 0
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(redis_server.url)

@@ -65,6 +65,18 @@ def test_what_acts_again_is_retried_only_when_it_cannot_have_acted() -> None:
     assert acted == [CUREABLE[0], CUREABLE[1], CUREABLE[2], CUREABLE[3], FINAL[2]]
 
 
+def test_a_spent_window_is_waiting_for_budget_not_a_failure() -> None:
+    policy = RetryPolicy(max_retries=2, max_refusals=3, rng=random.Random(1))
+    spent = RateLimited(429, [], headers={"X-RateLimit-Remaining": "0"})
+    hidden = RateLimited(429, [], headers={"X-RateLimit-Remaining": "5"})
+    assert spent.spent and not hidden.spent and not RateLimited(429, []).spent
+    assert not policy.counts(spent) and policy.counts(hidden) and policy.counts(ServerError(503, []))
+    # Two retries spent on failures leave the 429s of spent windows their own count, and the other way round.
+    assert [policy.decide(READ, spent, 2, refused) is not None for refused in range(4)] == [True, True, True, False]
+    assert policy.decide(READ, hidden, 2, 0) is None
+    assert policy.decide(READ, ServerError(503, []), 1, 3) is not None
+
+
 def test_decide_is_reproducible_with_a_seed() -> None:
     first, second = (RetryPolicy(rng=random.Random(9)) for _ in range(2))
     error = ServerError(500, [])

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import attrs
 import pytest
 import pytest_asyncio
 from attrs import frozen
@@ -19,7 +20,7 @@ from redis_helpers import RedisServer, require_redis_package
 
 from aiocases.budget import Budget, LocalBudget
 from aiocases.observations import Observation
-from aiocases.windows import BOUNDARY_MARGIN, PROBE_INTERVAL
+from aiocases.windows import BOUNDARY_MARGIN, PROBE, PROBE_INTERVAL
 
 M = BOUNDARY_MARGIN
 
@@ -43,7 +44,7 @@ class At:
 class Tell:
     """Process ``by`` tells the budget an answer of ``group`` at once (``observe``)."""
 
-    observed: Observation
+    observed: Observation | Said
     group: str = "timelines"
     by: int = 0
     name: str | None = None
@@ -57,16 +58,35 @@ class Ask:
     wait: float
     group: str = "timelines"
     by: int = 0
-    observed: Observation | None = None
+    observed: Observation | Said | None = None
     name: str | None = None
     namespace: str = "ns"
 
 
-def spent(limit: int, period: float, **kwargs: Any) -> Observation:
-    return Observation(limit=limit, period=period, remaining=0, reset=kwargs.pop("reset", period), **kwargs)
-
-
 SHARED, ALONE = "shared: ", "alone: "
+
+
+@frozen
+class Said:
+    """An answer whose request took ``rtt`` seconds: sent then, on the budget's clock."""
+
+    observed: Observation
+    rtt: float
+
+    def at(self, now: float) -> Observation:
+        return attrs.evolve(self.observed, sent=now - self.observed.age - self.rtt)
+
+
+def said(limit: int, remaining: int, period: float = 1.0, rtt: float = 0.01, **kwargs: Any) -> Said:
+    """An answer of a limit of ``limit`` a ``period`` with ``remaining`` left."""
+    reset = kwargs.pop("reset", period)
+    return Said(Observation(limit=limit, period=period, remaining=remaining, reset=reset, **kwargs), rtt)
+
+
+def placed(observed: Observation | Said | None, now: float) -> Observation | None:
+    return observed.at(now) if isinstance(observed, Said) else observed
+
+
 TABLE: dict[str, list[At | Tell | Ask]] = {
     "shared: rule 6: a probe a second until an answer": [
         At(50.0), Ask(0), Ask(PROBE_INTERVAL, by=1), At(51.0), Ask(0, by=1), Ask(0, namespace="another credential"),
@@ -74,20 +94,17 @@ TABLE: dict[str, list[At | Tell | Ask]] = {
     "shared: rule 6: an answer with no limit opens the group": [
         At(50.0), Ask(0), Tell(Observation()), *[Ask(0, by=n % 2) for n in range(5)],
     ],
-    "rule 3: sends counted across processes": [
-        At(1000.0), Tell(Observation(limit=5, period=3600.0, remaining=4, reset=1800)),
-        Ask(0), Ask(0, by=1), Ask(0), Ask(0, by=1), Ask(3600 - 1000 + M),
+    "alone: rule 6: no probe, and what was sent before the limit was known counts in its first window": [
+        At(1000.1), *[Ask(0) for _ in range(8)], Tell(said(20, 19)), *[Ask(0) for _ in range(12)], Ask(0.9 + M),
     ],
-    "rule 2: calendar windows, each starting empty": [
-        At(1000.4), Tell(Observation(limit=3, period=10.0, remaining=2, reset=10)),
-        Ask(0), Ask(0), Ask(10 - 0.4 + M), At(1010.0), Ask(0), Ask(0), Ask(0), Ask(10 + M),
+    "rule 3: sends counted across processes": [
+        At(1000.2), Tell(said(5, 4)), Ask(0), Ask(0, by=1), Ask(0), Ask(0, by=1), Ask(0.8 + M),
     ],
     "rule 3: Remaining counts the other programs' sends": [
-        At(1005.0), Tell(Observation(limit=30, period=10.0, remaining=0, reset=5)), Ask(5 + M, by=1),
+        At(1000.5), Tell(said(30, 0)), Ask(0.5 + M, by=1),
     ],
     "rule 3: a late answer counts only in its own window": [
-        At(1000.2), Ask(0, observed=Observation(limit=5, period=1.0, remaining=0, reset=1, age=1.5)),
-        Ask(0, group="watchers", observed=Observation(limit=5, period=3600.0, remaining=4, reset=1800)),
+        At(1000.2), Ask(0, observed=said(5, 0, age=1.5)), Ask(0, group="watchers", observed=said(5, 4)),
     ],
     "rule 4: a 429 holds every process, and only its group": [
         At(100.0), Tell(Observation(throttled=True, retry_after=0.3), group="watchers"),
@@ -97,10 +114,7 @@ TABLE: dict[str, list[At | Tell | Ask]] = {
         At(100.0), Tell(Observation(throttled=True)), Ask(1.0, by=1),
     ],
     "rule 4: a spent 429 holds to the window's end, not Reset's whole second": [
-        At(1000.4), Tell(spent(30, 1.0, reset=1, throttled=True)), Ask(0.6 + M, by=1),
-    ],
-    "rule 4: a 429 far from the calendar keeps the server's Reset": [
-        At(1000.2), Tell(spent(3, 10.0, reset=4, throttled=True)), Ask(4.0, by=1),
+        At(1000.4), Tell(said(30, 0, throttled=True)), Ask(0.6 + M, by=1),
     ],
     "rule 4: a clock stepped back an hour just after a 429 holds no longer than the 429 said": [
         At(10_000.0), Tell(Observation(throttled=True, retry_after=2.0)), At(6400.0), Ask(2.0, by=1),
@@ -109,30 +123,41 @@ TABLE: dict[str, list[At | Tell | Ask]] = {
     "shared: rule 6: a clock stepped back an hour waits a probe's interval at most": [
         At(10_000.0), Ask(0), At(6400.0), Ask(PROBE_INTERVAL, by=1), At(6401.0), Ask(0, by=1),
     ],
-    "rule 5: a spent window waits for its end": [
-        At(1000.5), Tell(spent(2, 1.0, reset=1)), Ask(0.5 + M, by=1), At(1001.0 + M), Ask(0, by=1), Ask(0),
-        Ask(1.0, by=1),
-    ],
     "rule 5: a send in a window's last moments waits for the next": [
-        At(1000.985), Tell(Observation(limit=30, period=1.0, remaining=29, reset=1)), Ask(0.015 + M),
-        At(1000.965), Ask(0),
+        At(1000.985), Tell(said(30, 29, rtt=0)), Ask(0.015 + M), At(1000.965), Ask(0),
     ],
     "rule 5: that margin is a quarter of the period at most": [
-        At(1000.005), Tell(Observation(limit=30, period=0.04, remaining=29, reset=1)), Ask(0),
-    ],
-    "alone: rule 6: no probe, and what was sent before the limit was known counts in its first window": [
-        At(1000.1), *[Ask(0) for _ in range(8)], Tell(Observation(limit=20, period=1.0, remaining=19, reset=1)),
-        *[Ask(0) for _ in range(12)], Ask(0.9 + M),
-    ],
-    "alone: rule 1: what a group counted before it learned the name moves to the name": [
-        At(1000.0), Ask(0), Ask(0), Ask(0),
-        Tell(Observation(limit=4, period=3600.0, remaining=3, reset=1800), name="cases"),
-        Ask(0, group="watchers", name="cases"), Ask(2600 + M),
+        At(1000.005), Tell(said(30, 29, period=0.04, reset=1, rtt=0)), Ask(0),
     ],
     "rule 1: a process yet to see an answer counts under the limit's name": [
-        At(1000.0), Tell(Observation(limit=4, period=3600.0, remaining=3, reset=1800), name="cases"),
-        Ask(0, by=1), Ask(0, by=1), Ask(0, by=1), Ask(2600 + M, by=1),
-        Ask(2600 + M, group="watchers", name="cases"),
+        At(1000.0), Tell(said(4, 3, rtt=0), name="cases"), Ask(0, by=1), Ask(0, by=1), Ask(0, by=1), Ask(1 + M, by=1),
+        Ask(1 + M, group="watchers", name="cases"),
+    ],
+    "alone: rule 1: what a group counted before it learned the name moves to the name": [
+        At(1000.0), Ask(0), Ask(0), Ask(0), Tell(said(4, 3, rtt=0), name="cases"),
+        Ask(0, group="watchers", name="cases"), Ask(1 + M),
+    ],
+    "rule 7: Reset places a long window's end, to the second": [
+        At(1000.3), Tell(said(3, 2, period=10.0, reset=5, rtt=0)), Ask(0), Ask(0, by=1), Ask(5 + M),
+    ],
+    "rule 7: a turnover places windows' ends; other programs' sends never pass for one": [
+        At(1000.1), Tell(said(2, 1, rtt=0.02)), At(1000.32), Tell(said(2, 0, rtt=0.02)),
+        At(1000.38), Tell(said(2, 1, rtt=0.02)),  # sent at 1000.36, after the last came: a turn within 80 ms
+        At(1000.39), Ask(0), Ask(1.02), At(1000.5), Tell(said(2, 0, rtt=0.01)),  # someone spent it: no turn
+        Ask(0.88 + M), At(1001.41), Ask(0), Ask(0), Ask(0.97 + M),
+    ],
+    "rule 8: an untrusted turn: the last window's count goes on, one turn probe, the next a step later": [
+        At(1000.5), Tell(said(2, 1)), Ask(0), At(1000.52), Tell(said(2, 0)), Ask(0.48 + M),
+        At(1001.03), Ask(PROBE), Ask(0.125, by=1),  # the others wait for its answer
+        At(1001.05), Tell(said(2, 0, throttled=True, rtt=0.02)),  # the old window, still: a step later
+        Ask(0.125), At(1001.175), Ask(PROBE, by=1),
+        At(1001.2), Tell(said(2, 1, rtt=0.025), by=1),  # the turn: learned within 170 ms
+        Ask(0), Ask(1.0 + M),
+    ],
+    "rule 7: a 429 early in a window the phase said had begun: turns are not trusted again until seen": [
+        At(1000.1), Tell(said(2, 1, rtt=0.02)), At(1000.32), Tell(said(2, 0, rtt=0.02)),
+        At(1000.38), Tell(said(2, 1, rtt=0.02)), At(1001.4), Ask(0),
+        At(1001.42), Tell(said(2, 0, throttled=True, rtt=0.02)), Ask(PROBE),
     ],
 }  # fmt: skip
 
@@ -176,8 +201,12 @@ async def test_the_rules(name: str, budgets: tuple[Clock, Budget, Budget], reque
         if isinstance(step, At):
             clock.now = step.time
         elif isinstance(step, Tell):
-            await processes[step.by].observe(run, step.group, step.observed, name=step.name)
+            told = placed(step.observed, clock.now)
+            assert told is not None
+            await processes[step.by].observe(run, step.group, told, name=step.name)
         else:
             namespace = run if step.namespace == "ns" else run + step.namespace
-            wait = await processes[step.by].reserve(namespace, step.group, step.observed, name=step.name)
-            assert wait == pytest.approx(step.wait, abs=0.0011), f"step {number}: {step}"
+            observed = placed(step.observed, clock.now)
+            reservation = await processes[step.by].reserve(namespace, step.group, observed, name=step.name)
+            assert reservation.wait == pytest.approx(step.wait, abs=0.0011), f"step {number}: {step}"
+            assert reservation.at == pytest.approx(clock.now, abs=0.0011)
