@@ -32,8 +32,9 @@ class BudgetUnavailable(Exception):
 @frozen
 class Reservation:
     """A budget's answer to a reservation: ``wait``, 0.0 (send now),
-    :data:`~aiocases.windows.PROBE` (send, as a window's turn probe) or the
-    seconds to wait before asking again; ``at``, when, on the budget's clock
+    :data:`~aiocases.windows.PROBE` (send, as a window's turn probe),
+    :data:`~aiocases.windows.DECLINED` (a speculative send, not counted) or
+    the seconds to wait before asking again; ``at``, when, on the budget's clock
     (an answer's :attr:`Observation.sent <aiocases.observations.Observation.sent>`)."""
 
     wait: float
@@ -45,12 +46,19 @@ class Budget(Protocol):
     by the rules of :mod:`aiocases.windows`."""
 
     async def reserve(
-        self, namespace: str, group: str, observed: Observation | None = None, *, name: str | None = None
+        self,
+        namespace: str,
+        group: str,
+        observed: Observation | None = None,
+        *,
+        name: str | None = None,
+        speculative: bool = False,
     ) -> Reservation:
         """Apply ``observed`` (this client's latest answer of the group), then
         count a send of ``group`` (a :class:`Reservation`: a turn probe's
         answer must be told at once).  ``name``: the limit's
-        ``X-RateLimit-Name``, once known."""
+        ``X-RateLimit-Name``, once known; a ``speculative`` send may be
+        declined (rule 5)."""
 
     async def observe(self, namespace: str, group: str, observed: Observation, *, name: str | None = None) -> None:
         """Apply one answer at once (a 429, or the first answer of a group)."""
@@ -75,10 +83,17 @@ class LocalBudget:
         return f"LocalBudget(limits={sum(len(n.windows) for n in self._namespaces.values())})"
 
     async def reserve(
-        self, namespace: str, group: str, observed: Observation | None = None, *, name: str | None = None
+        self,
+        namespace: str,
+        group: str,
+        observed: Observation | None = None,
+        *,
+        name: str | None = None,
+        speculative: bool = False,
     ) -> Reservation:
         """See :meth:`Budget.reserve`."""
-        return Reservation(self.run(namespace, group, name, observed or NOTHING, take=True), self._clock())
+        wait = self.run(namespace, group, name, observed or NOTHING, take=True, speculative=speculative)
+        return Reservation(wait, self._clock())
 
     async def observe(self, namespace: str, group: str, observed: Observation, *, name: str | None = None) -> None:
         """See :meth:`Budget.observe`."""
@@ -87,9 +102,19 @@ class LocalBudget:
     async def close(self) -> None:
         """Nothing to release."""
 
-    def run(self, namespace: str, group: str, name: str | None, observed: Observation, *, take: bool) -> float:
+    def run(
+        self,
+        namespace: str,
+        group: str,
+        name: str | None,
+        observed: Observation,
+        *,
+        take: bool,
+        speculative: bool = False,
+    ) -> float:
         """:meth:`reserve` (``take``) or :meth:`observe`, without awaiting."""
         windows = self._namespaces.get(namespace)
         if windows is None:
             windows = self._namespaces[namespace] = Windows()
-        return windows.run(group, name, observed, self._clock(), take=take, probe=self._shared)
+        now = self._clock()
+        return windows.run(group, name, observed, now, take=take, probe=self._shared, speculative=speculative)

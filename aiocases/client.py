@@ -268,10 +268,13 @@ class CasesClient:
         path = operations.list_case_timeline(case_id, 0, 1, ascending).path
 
         async def fetch(ask: Ask) -> Page[TimelineCell]:
-            page = await self.get_timeline_page(
-                case_id, page_number=ask.number, page_size=ask.size, ascending=ascending
+            request = operations.list_case_timeline(case_id, ask.number, ask.size, ascending)
+            cells = await self._call(
+                request,
+                lambda doc: structure_list(TimelineCell, data_of(request, doc)),
+                speculative=ask.speculative,
             )
-            return Page(page)
+            return Page(cells)
 
         return fetch, path
 
@@ -407,11 +410,12 @@ class CasesClient:
                 else "the client is not open: use `async with CasesClient(...) as client:`"
             )
 
-    async def _call(self, request: Request, parse: Callable[[JSON], _T]) -> _T:
-        """Send ``request`` until it succeeds or the retry policy gives up; ``parse`` its document."""
+    async def _call(self, request: Request, parse: Callable[[JSON], _T], *, speculative: bool = False) -> _T:
+        """Send ``request`` until it succeeds or the retry policy gives up; ``parse`` its document
+        (``speculative``: the gate may decline it, see :mod:`aiocases.gate`)."""
         self._check_open()
         headers = self._credentials.headers() if self._credentials is not None else {}
-        call = _Call(request.to(self.origin.url, headers), parse)
+        call = _Call(request.to(self.origin.url, headers), parse, speculative)
         send = backoff.on_exception(
             lambda: self._waits(call),
             CasesError,
@@ -426,7 +430,7 @@ class CasesClient:
     async def _try(self, call: _Call[_T]) -> _T:
         request = call.request
         try:
-            response = await self._exchange(request)
+            response = await self._exchange(request, call.speculative)
             if response.status == 404 and request.gone_is_done and call.may_have_acted:
                 return call.parse(None)  # an earlier try, whose answer was lost, did it
             return call.parse(decipher(request, response.status, response.headers, response.body))
@@ -435,12 +439,12 @@ class CasesClient:
             call.may_have_acted = call.may_have_acted or may_have_acted(exc)
             raise
 
-    async def _exchange(self, request: Request) -> Response:
+    async def _exchange(self, request: Request, speculative: bool = False) -> Response:
         """One try through the gate: the answer, whatever its status."""
         transport = self._transport
         if transport is None or self._state != "open":
             raise ClientClosed("the client was closed while this request waited")
-        async with self.gate.slot(request.group) as ticket:
+        async with self.gate.slot(request.group, speculative=speculative) as ticket:
             self.stats.requests += 1
             started = time.perf_counter()
             try:
@@ -511,6 +515,7 @@ class _Call(Generic[_T]):
 
     request: Request
     parse: Callable[[JSON], _T]
+    speculative: bool = False
     may_have_acted: bool = False
     wait: float = 0.0
 

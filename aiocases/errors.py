@@ -228,6 +228,12 @@ class ResponseTooLarge(CasesError):
         self.limit = limit
 
 
+class Declined(Exception):
+    """Internal, never raised to a caller: the gate did not send a
+    speculative request (a page read ahead); the walk asks for the page again
+    when it needs it (rule 8 of :mod:`aiocases.walk`)."""
+
+
 class InconsistentPages(CasesError):
     """A walk's pages do not add up (see :mod:`aiocases.walk`): the same full
     pages again and again, an item met twice where the order cannot move, a

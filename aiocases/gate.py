@@ -15,6 +15,11 @@
   fails is left aside for a second (one WARNING), the gate counting in its
   own meanwhile, whose windows have seen every answer.
 
+A speculative request (a page read ahead, ``slot(group, speculative=True)``)
+has the lowest priority: it goes only at once, while no other request
+waits, and when the budget has room to spare (rule 5 of
+:mod:`aiocases.windows`); else :class:`~aiocases.errors.Declined`.
+
 A request the budget would hold longer than ``max_wait`` raises
 :class:`~aiocases.errors.RateLimited` at once (``too_long``).  ``clock`` and
 ``sleep`` are injectable, so tests drive time.
@@ -34,11 +39,11 @@ from attrs import frozen
 
 from aiocases.budget import Budget, BudgetUnavailable, LocalBudget, Reservation
 from aiocases.concurrency import ConcurrencyLimit
-from aiocases.errors import ClientClosed, RateLimited
+from aiocases.errors import ClientClosed, Declined, RateLimited
 from aiocases.events import EventHook, Throttled, emit
 from aiocases.observations import Observation, observe
 from aiocases.stats import Stats
-from aiocases.windows import NOTHING, PROBE
+from aiocases.windows import DECLINED, NOTHING, PROBE
 
 __all__ = ["Gate", "Ticket"]
 
@@ -92,6 +97,7 @@ class Gate:
         self._sharing: _Sharing | None = None
         self._names: dict[str, str] = {}  # group -> the name of its limit, once an answer said it
         self._in_flight = 0
+        self._waiting = 0  # requests waiting for a place or held: speculative ones do not go meanwhile
         self._holding = 0  # requests held, and since when one has been
         self._hold_started = 0.0
         self._generation = 0
@@ -111,9 +117,9 @@ class Gate:
         """Requests admitted and not yet released."""
         return self._in_flight
 
-    def slot(self, group: str) -> _Slot:
+    def slot(self, group: str, *, speculative: bool = False) -> _Slot:
         """An async context manager admitting one request of ``group``."""
-        return _Slot(self, group)
+        return _Slot(self, group, speculative)
 
     def close(self) -> None:
         """Wake every waiting request with :class:`ClientClosed`."""
@@ -125,38 +131,51 @@ class Gate:
         # Made anew: an asyncio.Event binds to the loop that first waits on it.
         self._changed, self._closing = asyncio.Event(), asyncio.Event()
 
-    async def acquire(self, group: str) -> Ticket:
-        """Wait until a request of ``group`` may be sent, and count it."""
+    async def acquire(self, group: str, *, speculative: bool = False) -> Ticket:
+        """Wait until a request of ``group`` may be sent, and count it (a
+        ``speculative`` one goes at once or raises :class:`Declined`)."""
         generation = self._generation
         while True:
             if generation != self._generation:
                 raise ClientClosed("the client was closed while this request waited to be sent")
+            if speculative and (self._waiting or self._in_flight >= self.concurrency.allowed):
+                raise Declined
             if self._in_flight >= self.concurrency.allowed:
                 self._changed.clear()
-                await self._changed.wait()
+                await self._waited(self._changed.wait())
                 continue
             self._in_flight += 1  # before asking a shared budget: no other request takes this place meanwhile
             try:
-                wait, reserved = await self._reserve(group)
+                wait, reserved = await self._reserve(group, speculative)
                 if generation != self._generation:
                     raise ClientClosed("the client was closed while this request waited to be sent")
             except BaseException:
                 self.release(None)
                 raise
+            if wait == DECLINED:
+                self.release(None)
+                raise Declined
             if wait <= 0:
                 level, now = self._in_flight, self._clock()
                 return Ticket(group, self.concurrency.epoch, level, now, reserved, wait == PROBE)
             self.release(None)
-            await self._hold(group, wait)
+            await self._waited(self._hold(group, wait))
 
-    async def _reserve(self, group: str) -> tuple[float, float | None]:
+    async def _waited(self, waiting: Awaitable[object]) -> None:
+        self._waiting += 1
+        try:
+            await waiting
+        finally:
+            self._waiting -= 1
+
+    async def _reserve(self, group: str, speculative: bool) -> tuple[float, float | None]:
         """The wait, and when the shared budget counted the send (``None``: this gate did)."""
         name = self._names.get(group)
         if self._sharing is not None:
-            reservation = await self._sharing.reserve(group, name)
+            reservation = await self._sharing.reserve(group, name, speculative)
             if reservation is not None:
                 return reservation.wait, reservation.at
-        return self._own.run(self._namespace, group, name, NOTHING, take=True), None
+        return self._own.run(self._namespace, group, name, NOTHING, take=True, speculative=speculative), None
 
     async def _hold(self, group: str, delay: float) -> None:
         if delay > self.max_wait:
@@ -225,14 +244,16 @@ class _Sharing:
         self._publishing: set[asyncio.Task[None]] = set()
         self._down_until: float | None = None  # while set, the budget is not asked
 
-    async def reserve(self, group: str, name: str | None) -> Reservation | None:
+    async def reserve(self, group: str, name: str | None, speculative: bool) -> Reservation | None:
         """The budget's answer for one send of ``group`` (``None`` while it is unavailable)."""
         if self._down_until is not None and self._clock() < self._down_until:
             return None
         latest = self._observed.pop(name or group, None)
         observed = None if latest is None else attrs.evolve(latest[0], age=self._clock() - latest[1])
         try:
-            reservation = await self._budget.reserve(self._namespace, group, observed, name=name)
+            reservation = await self._budget.reserve(
+                self._namespace, group, observed, name=name, speculative=speculative
+            )
         except BudgetUnavailable as exc:
             self._failed(exc)
             return None
@@ -271,13 +292,14 @@ class _Sharing:
 
 
 class _Slot:
-    def __init__(self, gate: Gate, group: str) -> None:
+    def __init__(self, gate: Gate, group: str, speculative: bool) -> None:
         self._gate = gate
         self._group = group
+        self._speculative = speculative
         self._ticket: Ticket | None = None
 
     async def __aenter__(self) -> Ticket:
-        self._ticket = await self._gate.acquire(self._group)
+        self._ticket = await self._gate.acquire(self._group, speculative=self._speculative)
         return self._ticket
 
     async def __aexit__(

@@ -30,10 +30,12 @@ from aiocases.observations import Observation
 from aiocases.windows import (
     ALIGN_TOLERANCE,
     BOUNDARY_MARGIN,
+    DECLINED,
     DEFAULT_HOLD,
     NOTHING,
     PROBE,
     PROBE_INTERVAL,
+    SPARE,
     TURN_TIMEOUT,
 )
 
@@ -43,13 +45,14 @@ __all__ = ["RedisBudget"]
 # named the limit).  ARGV[1], ten numbers separated by spaces ("-" where the
 # answer said nothing): what the last answer of this process said (limit,
 # period ms, remaining, reset ms, 1 for a 429 else 0, retry-after ms), 1 to
-# reserve a send or 0, how long ago (ms) the answer came, when (ms, Redis's
+# reserve a send (2: a speculative one) or 0, how long ago (ms) the answer came, when (ms, Redis's
 # clock) its request was reserved, and 1 when there was an answer at all.
 # One argument, not ten: redis-py packs each one in Python, and that was a
 # tenth of a reservation's cost.  ARGV[2], in tests only, is the time in ms
 # to use instead of Redis's.  Applying the answer and reserving in one script
 # keeps a request to one round trip.  Returns the wait: 0 (counted: send
-# now), -1 (send, as the window's turn probe) or ms; and the time (ms).  The rules, their order and their constants are
+# now), -1 (send, as the window's turn probe), -2 (a speculative send
+# declined) or ms; and the time (ms).  The rules, their order and their constants are
 # those of aiocases/windows.py (Window.apply, _drift, _learn, _narrow, _roll,
 # _hold, take, _turn_probe): the same table of tests runs on both.
 _SCRIPT = string.Template("""
@@ -169,8 +172,10 @@ if throttled then  -- rule 4
   end
   if now + wait > s.held then s.held, s.hold = now + wait, wait end
 end
-local result = 0
-if a[7] == 1 then  -- rules 5, 6 and 8
+local result, take = 0, a[7]
+if take == 2 and (not s.seen or s.limit and s.limit - s.used <= math.max(1, s.limit * $spare)) then
+  result = -2  -- rule 5: a speculative send declined
+elseif take >= 1 then  -- rules 5, 6 and 8
   if s.held > now then
     s.held = math.min(s.held, now + s.hold)  -- a clock stepped back: no longer than it was set for
     result = s.held - now
@@ -197,6 +202,7 @@ if a[7] == 1 then  -- rules 5, 6 and 8
     if not s.seen then s.probe = now + $probe_interval end
     s.used = s.used + 1  -- counted in the window the limit will be learned in
   end
+  if take == 2 and result ~= 0 then result = -2 end
 end
 local put, drop = {}, {}
 for _, f in ipairs(F) do
@@ -219,6 +225,7 @@ return {math.ceil(result), math.floor(now)}
     margin=round(BOUNDARY_MARGIN * 1000),
     probe_interval=round(PROBE_INTERVAL * 1000),
     turn_timeout=round(TURN_TIMEOUT * 1000),
+    spare=SPARE,
 )
 
 
@@ -235,14 +242,14 @@ def _ms(seconds: float | None) -> object:
     return "-" if seconds is None else math.floor(seconds * 1000)
 
 
-def _argument(observed: Observation, *, take: bool) -> str:
-    """The script's one argument: an observation, and whether to reserve."""
+def _argument(observed: Observation, *, take: int) -> str:
+    """The script's one argument: an observation, and whether to reserve (1; 2: speculatively)."""
     limit = "-" if observed.limit is None else observed.limit
     remaining = "-" if observed.remaining is None else observed.remaining
     answered = 0 if observed is NOTHING else 1
     return (
         f"{limit} {_ms(observed.period)} {remaining} {_ms(observed.reset)} {int(observed.throttled)}"
-        f" {_ms(observed.retry_after)} {int(take)} {math.floor(observed.age * 1000)} {_ms(observed.sent)} {answered}"
+        f" {_ms(observed.retry_after)} {take} {math.floor(observed.age * 1000)} {_ms(observed.sent)} {answered}"
     )
 
 
@@ -291,17 +298,25 @@ class RedisBudget:
         return f"aiocases:rl:{{{namespace}}}:{group}"
 
     async def reserve(
-        self, namespace: str, group: str, observed: Observation | None = None, *, name: str | None = None
+        self,
+        namespace: str,
+        group: str,
+        observed: Observation | None = None,
+        *,
+        name: str | None = None,
+        speculative: bool = False,
     ) -> Reservation:
         """See :meth:`Budget.reserve <aiocases.budget.Budget.reserve>`."""
-        waited, at = await self._run(namespace, group, name, observed or NOTHING, take=True)
-        return Reservation(PROBE if waited < 0 else int(waited) / 1000, int(at) / 1000)
+        take = 2 if speculative else 1
+        waited, at = await self._run(namespace, group, name, observed or NOTHING, take=take)
+        wait = {-1: PROBE, -2: DECLINED}.get(int(waited), int(waited) / 1000)
+        return Reservation(wait, int(at) / 1000)
 
     async def observe(self, namespace: str, group: str, observed: Observation, *, name: str | None = None) -> None:
         """Learn from one response at once (a 429: every process holds the group)."""
-        await self._run(namespace, group, name, observed, take=False)
+        await self._run(namespace, group, name, observed, take=0)
 
-    async def _run(self, namespace: str, group: str, name: str | None, observed: Observation, *, take: bool) -> Any:
+    async def _run(self, namespace: str, group: str, name: str | None, observed: Observation, *, take: int) -> Any:
         keys = [self.key(namespace, group), self.key(namespace, name or observed.name or group)]
         args = [_argument(observed, take=take)]
         if self._clock is not None:

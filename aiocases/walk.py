@@ -43,8 +43,10 @@ in ``tests/test_walk.py``:
    past the next one: the requests past the last page never exceed half of
    those the walk needed, nor 15.  Pages still come out in order; those asked
    past the last are cancelled and counted (``wasted``).  Asks past the next
-   page are *speculative*: the gate sends them after every request a walk
-   needs.
+   page are *speculative*: the gate sends them only while no other request
+   waits and the window has budget to spare, else declines them
+   (:class:`~aiocases.errors.Declined`), and the page is asked for again,
+   as any other, when the walk needs it.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from typing import Generic, Protocol, TypeVar
 
 from attrs import frozen
 
-from aiocases.errors import InconsistentPages, PageLimitExceeded
+from aiocases.errors import Declined, InconsistentPages, PageLimitExceeded
 from aiocases.tasks import cancel_and_wait
 
 __all__ = ["Ask", "Endpoint", "Page", "Walk", "pages"]
@@ -314,7 +316,11 @@ async def pages(walk: Walk[T], fetch: Fetch[T]) -> AsyncGenerator[list[T], None]
 
     async def ahead(ask: Ask) -> Page[T]:
         started.add(ask.number)
-        return await fetch(ask)
+        try:
+            return await fetch(ask)
+        except Declined:
+            started.discard(ask.number)
+            raise
 
     try:
         while not walk.done:
@@ -324,7 +330,11 @@ async def pages(walk: Walk[T], fetch: Fetch[T]) -> AsyncGenerator[list[T], None]
             else:
                 in_flight.extend((ask, asyncio.ensure_future(ahead(ask))) for ask in asks)
                 ask, task = in_flight.popleft()
-                page = await task
+                try:
+                    page = await task
+                except Declined:  # not sent: needed now
+                    ask = Ask(ask.number, ask.size)
+                    page = await fetch(ask)
             items = walk.receive(ask, page)
             if items:
                 yield items

@@ -35,6 +35,10 @@ ever widens what it learns by that uncertainty.  The rules:
    quarter of the period at most), until the window's end plus
    ``BOUNDARY_MARGIN``: a send reserved just before a boundary may arrive
    after it and be counted in the next window.  Otherwise the send is counted.
+   A speculative send (a page read ahead) is declined (:data:`DECLINED`,
+   nothing counted) unless it would be counted at once, an answer of the
+   group came, and more than ``SPARE`` of the window's budget (one send at
+   least) would be left after it, when the limit is known.
 6. In a budget shared by several clients, until an answer of the group came,
    nothing is known of the limit: one send goes every ``PROBE_INTERVAL`` (a
    probe), so that clients starting together do not spend a window blind.
@@ -75,10 +79,12 @@ from aiocases.observations import Observation
 __all__ = [
     "ALIGN_TOLERANCE",
     "BOUNDARY_MARGIN",
+    "DECLINED",
     "DEFAULT_HOLD",
     "NOTHING",
     "PROBE",
     "PROBE_INTERVAL",
+    "SPARE",
     "TURN_TIMEOUT",
     "Window",
     "Windows",
@@ -97,6 +103,10 @@ DEFAULT_HOLD = 1.0
 TURN_TIMEOUT = 1.0
 #: What a reservation answers for a send that goes as a turn probe (rule 8).
 PROBE = -1.0
+#: Rule 5: the share of a window's budget speculative sends leave to the others.
+SPARE = 0.25
+#: What a reservation answers for a speculative send it declines (rule 5).
+DECLINED = -2.0
 
 #: No answer: what a reservation without news applies.
 NOTHING = Observation()
@@ -234,9 +244,18 @@ class Window:
         end = self.end(self.index(came)) - now
         return end + BOUNDARY_MARGIN if abs(end - wait) <= ALIGN_TOLERANCE else wait
 
-    def take(self, now: float, *, probe: bool = True) -> float:
+    def take(self, now: float, *, probe: bool = True, speculative: bool = False) -> float:
         """Rules 5, 6 and 8 (``probe``: shared): count a send (0.0, or
-        :data:`PROBE` for a turn probe), or the seconds to wait before asking again."""
+        :data:`PROBE` for a turn probe), or the seconds to wait before asking
+        again; a ``speculative`` one that would wait, or leave too little, is
+        :data:`DECLINED`."""
+        short = self.limit is not None and self.limit - self.used <= max(1.0, self.limit * SPARE)
+        if speculative and (short or not self.seen):
+            return DECLINED
+        wait = self._take(now, probe)
+        return DECLINED if speculative and wait != 0.0 else wait
+
+    def _take(self, now: float, probe: bool) -> float:
         if self.held > now:
             self.held = min(self.held, now + self.hold)  # a clock stepped back: no longer than it was set for
             return self.held - now
@@ -291,10 +310,18 @@ class Windows:
         return found
 
     def run(
-        self, group: str, name: str | None, observed: Observation, now: float, *, take: bool, probe: bool = True
+        self,
+        group: str,
+        name: str | None,
+        observed: Observation,
+        now: float,
+        *,
+        take: bool,
+        probe: bool = True,
+        speculative: bool = False,
     ) -> float:
         """Apply ``observed`` (an answer of ``group``, whose limit is ``name``
         when known), then reserve a send if ``take`` (rule 6 if ``probe``)."""
         window = self.of(group, name or observed.name)
         window.apply(observed, now)
-        return window.take(now, probe=probe) if take else 0.0
+        return window.take(now, probe=probe, speculative=speculative) if take else 0.0

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from aiocases.concurrency import ConcurrencyLimit
-from aiocases.errors import ClientClosed, RateLimited
+from aiocases.errors import ClientClosed, Declined, RateLimited
 from aiocases.gate import Gate
 from aiocases.observations import Observation, observe
 from aiocases.testing import VirtualClock
@@ -129,6 +129,31 @@ async def test_a_wait_longer_than_max_wait_is_refused_at_once() -> None:
     with pytest.raises(RateLimited) as info:
         await one.acquire("timelines")
     assert info.value.too_long and info.value.retry_after == pytest.approx(86400) and clock.now == started
+
+
+async def test_a_speculative_request_goes_only_at_once_with_budget_to_spare() -> None:
+    clock = VirtualClock(1000.1)
+    one = gate(clock, 2)
+    with pytest.raises(Declined):  # no limit known yet: nothing to spare
+        await one.acquire("timelines", speculative=True)
+    first = await one.acquire("timelines")
+    one.record(first, 200, {"X-RateLimit-Limit": "8", "X-RateLimit-Period": "1", "X-RateLimit-Remaining": "7",
+                            "X-RateLimit-Reset": "1"})  # fmt: skip
+    ahead = await one.acquire("timelines", speculative=True)  # 6 left after it: more than a quarter
+    waiting = asyncio.ensure_future(one.acquire("timelines"))  # both places taken: it waits
+    await asyncio.sleep(0)
+    with pytest.raises(Declined):  # a request some walk needs waits: the speculative one does not go before it
+        await one.acquire("timelines", speculative=True)
+    one.release(first)
+    needed = await waiting
+    one.release(ahead)
+    one.release(needed)
+    went = []  # three counted so far: 5, 4 and 3 left, then 2, a quarter of 8, is too short to spare
+    with pytest.raises(Declined):
+        while True:
+            went.append(await one.acquire("timelines", speculative=True))
+            one.release(went[-1])
+    assert len(went) == 3 and clock.now == 1000.1  # none of it waited
 
 
 async def test_closing_wakes_held_requests() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from attrs import define, field, frozen
 
-from aiocases.errors import BadRequest, InconsistentPages, PageLimitExceeded
+from aiocases.errors import BadRequest, Declined, InconsistentPages, PageLimitExceeded
 from aiocases.models import Case, CaseAttributes
 from aiocases.search import SearchPage, SearchPages
 from aiocases.sync import next_page_size
@@ -203,6 +203,25 @@ async def test_read_ahead_never_costs_more_than_it_may(count: int, prefetch: int
         assert sent == 1  # a case that fits in its first page costs one request
     assert sent <= need + max(1, need // 2) and sent <= need + 15
     assert engine.wasted <= prefetch - 1
+
+
+async def test_a_page_read_ahead_the_gate_declines_is_asked_again_when_needed() -> None:
+    server = Server(items(1000))
+    engine: Walk[Item] = Walk(Endpoint("timelines", 100), size=100, max_pages=1000, path="/p", everything=False,
+                              read_ahead=16)  # fmt: skip
+    declined = []
+
+    async def fetch(ask: Ask) -> Page[Item]:
+        if ask.speculative and ask.number % 3:  # the gate declines two asked ahead in three
+            declined.append(ask.number)
+            raise Declined
+        return server.page(ask.number, ask.size)
+
+    got = [item.id async for page in pages(engine, fetch) for item in page]
+    assert got == [f"i{n}" for n in range(1000)]
+    asked = [number for number, _ in server.asked]
+    assert declined and len(asked) == len(set(asked))  # declined pages were asked again when needed, once
+    assert len(asked) - engine.wasted == 11
 
 
 # -- "Search cases" through its adapter -----------------------------------------------

@@ -20,7 +20,7 @@ from redis_helpers import RedisServer, require_redis_package
 
 from aiocases.budget import Budget, LocalBudget
 from aiocases.observations import Observation
-from aiocases.windows import BOUNDARY_MARGIN, PROBE, PROBE_INTERVAL
+from aiocases.windows import BOUNDARY_MARGIN, DECLINED, PROBE, PROBE_INTERVAL
 
 M = BOUNDARY_MARGIN
 
@@ -61,6 +61,7 @@ class Ask:
     observed: Observation | Said | None = None
     name: str | None = None
     namespace: str = "ns"
+    speculative: bool = False
 
 
 SHARED, ALONE = "shared: ", "alone: "
@@ -125,6 +126,18 @@ TABLE: dict[str, list[At | Tell | Ask]] = {
     ],
     "rule 5: a send in a window's last moments waits for the next": [
         At(1000.985), Tell(said(30, 29, rtt=0)), Ask(0.015 + M), At(1000.965), Ask(0),
+    ],
+    "rule 5: a speculative send goes at once and leaves over a quarter of the budget, or not at all": [
+        At(1000.1), Ask(DECLINED, speculative=True), Tell(said(8, 6)), Ask(0, speculative=True),
+        Ask(0, speculative=True, by=1), Ask(0, speculative=True), Ask(0, speculative=True, by=1),
+        Ask(DECLINED, speculative=True), Ask(0), Ask(0), Ask(0.9 + M),
+    ],
+    "rule 5: a speculative send goes in a group whose answers carry no limit": [
+        At(50.0), Tell(Observation()), Ask(0, speculative=True), Ask(0, speculative=True, by=1),
+    ],
+    "rule 5: a speculative send that would wait is declined": [
+        At(1000.1), Tell(said(8, 7)), Tell(Observation(throttled=True, retry_after=0.3)),
+        Ask(DECLINED, speculative=True), Ask(0.3), At(1000.98), Ask(DECLINED, speculative=True), Ask(0.02 + M),
     ],
     "rule 5: that margin is a quarter of the period at most": [
         At(1000.005), Tell(said(30, 29, period=0.04, reset=1, rtt=0)), Ask(0),
@@ -207,6 +220,8 @@ async def test_the_rules(name: str, budgets: tuple[Clock, Budget, Budget], reque
         else:
             namespace = run if step.namespace == "ns" else run + step.namespace
             observed = placed(step.observed, clock.now)
-            reservation = await processes[step.by].reserve(namespace, step.group, observed, name=step.name)
+            reservation = await processes[step.by].reserve(
+                namespace, step.group, observed, name=step.name, speculative=step.speculative
+            )
             assert reservation.wait == pytest.approx(step.wait, abs=0.0011), f"step {number}: {step}"
             assert reservation.at == pytest.approx(clock.now, abs=0.0011)
