@@ -71,12 +71,11 @@ class LocalBudget:
     """The budget in this process's memory.  Give one to several clients of a
     credential (``CasesClient(budget=LocalBudget())``) and they spend one
     budget; ``clock`` is the clock windows follow.  Clients of one event loop
-    may share it; it takes no lock for threads.  ``shared=False`` is the
-    count of one gate alone, which sends no probes (rule 6)."""
+    may share it; it takes no lock for threads.  Every gate also counts in a
+    LocalBudget of its own."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, shared: bool = True) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._shared = shared
         self._namespaces: dict[str, Windows] = {}
 
     def __repr__(self) -> str:
@@ -117,4 +116,10 @@ class LocalBudget:
         if windows is None:
             windows = self._namespaces[namespace] = Windows()
         now = self._clock()
-        return windows.run(group, name, observed, now, take=take, probe=self._shared, speculative=speculative)
+        return windows.run(group, name, observed, now, take=take, speculative=speculative)
+
+    def unanswered(self, namespace: str, group: str, name: str | None) -> None:
+        """A send of ``group`` got no answer (rule 6: a probe lets the next go at once)."""
+        windows = self._namespaces.get(namespace)
+        if windows is not None:
+            windows.of(group, name).unanswered()

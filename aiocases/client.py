@@ -451,6 +451,7 @@ class CasesClient:
                 response = await transport.send(request)
             except CasesError as exc:
                 _log.debug("%s %s failed: %s", request.method, request.target, exc.message)
+                self.gate.unanswered(ticket)
                 self._report(request, None, started, {}, exc)
                 raise
             self.gate.record(ticket, response.status, response.headers)

@@ -93,7 +93,7 @@ class Gate:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._on_event = on_event
-        self._own = LocalBudget(clock=clock, shared=False)
+        self._own = LocalBudget(clock=clock)
         self._sharing: _Sharing | None = None
         self._names: dict[str, str] = {}  # group -> the name of its limit, once an answer said it
         self._in_flight = 0
@@ -223,6 +223,14 @@ class Gate:
                 self.concurrency.on_throttled(ticket.epoch, ticket.level, hidden=observed.remaining is not None)
         elif status < 500 and self.concurrency.on_success(ticket.epoch):
             self._changed.set()
+
+    def unanswered(self, ticket: Ticket) -> None:
+        """A request got no answer (no connection, a timeout): a group's
+        first request, its probe, lets the next go at once (rule 6)."""
+        if ticket.group not in self._answered:
+            self._own.unanswered(self._namespace, ticket.group, self._names.get(ticket.group))
+            self._news.set()
+            self._news = asyncio.Event()
 
     def release(self, ticket: Ticket | None) -> None:
         """A request is over (answered or failed): free its place."""

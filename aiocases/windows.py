@@ -39,11 +39,13 @@ ever widens what it learns by that uncertainty.  The rules:
    nothing counted) unless it would be counted at once, an answer of the
    group came, and more than ``SPARE`` of the window's budget (one send at
    least) would be left after it, when the limit is known.
-6. In a budget shared by several clients, until an answer of the group came,
-   nothing is known of the limit: one send goes every ``PROBE_INTERVAL`` (a
-   probe), so that clients starting together do not spend a window blind.
-   An answer with no limit in it opens the group.  A gate counting alone
-   sends what its concurrency allows.
+6. Until an answer of the group came, nothing is known of the limit: one
+   send goes every ``PROBE_INTERVAL`` (a probe), so that requests starting
+   together (of one client or many) do not spend a window blind, one left
+   spent by a run just before, say.  In a count kept in memory, a probe
+   that failed without an answer (a connection refused) lets the next go at
+   once; a shared one waits the interval (the prober may be gone).  An answer with no limit
+   in it opens the group.
 7. Phase.  A turnover is two answers, the second sent after the first came
    back and with more ``Remaining``: a window turned between the first's
    sending and the second's coming.  A count begun before the first was
@@ -244,18 +246,22 @@ class Window:
         end = self.end(self.index(came)) - now
         return end + BOUNDARY_MARGIN if abs(end - wait) <= ALIGN_TOLERANCE else wait
 
-    def take(self, now: float, *, probe: bool = True, speculative: bool = False) -> float:
-        """Rules 5, 6 and 8 (``probe``: shared): count a send (0.0, or
-        :data:`PROBE` for a turn probe), or the seconds to wait before asking
-        again; a ``speculative`` one that would wait, or leave too little, is
-        :data:`DECLINED`."""
+    def take(self, now: float, *, speculative: bool = False) -> float:
+        """Rules 5, 6 and 8: count a send (0.0, or :data:`PROBE` for a turn
+        probe), or the seconds to wait before asking again; a ``speculative``
+        one that would wait, or leave too little, is :data:`DECLINED`."""
         short = self.limit is not None and self.limit - self.used <= max(1.0, self.limit * SPARE)
         if speculative and (short or not self.seen):
             return DECLINED
-        wait = self._take(now, probe)
+        wait = self._take(now)
         return DECLINED if speculative and wait != 0.0 else wait
 
-    def _take(self, now: float, probe: bool) -> float:
+    def unanswered(self) -> None:
+        """Rule 6: a send got no answer; if it was a probe, the next goes at once."""
+        if not self.seen:
+            self.probe = 0.0
+
+    def _take(self, now: float) -> float:
         if self.held > now:
             self.held = min(self.held, now + self.hold)  # a clock stepped back: no longer than it was set for
             return self.held - now
@@ -269,7 +275,7 @@ class Window:
             if self.trusted is not None and self.window <= self.trusted:
                 return end + BOUNDARY_MARGIN  # spent
             return self._turn_probe(now)
-        if probe and not self.seen:
+        if not self.seen:
             if self.probe > now:
                 self.probe = min(self.probe, now + PROBE_INTERVAL)
                 return self.probe - now
@@ -317,11 +323,10 @@ class Windows:
         now: float,
         *,
         take: bool,
-        probe: bool = True,
         speculative: bool = False,
     ) -> float:
         """Apply ``observed`` (an answer of ``group``, whose limit is ``name``
-        when known), then reserve a send if ``take`` (rule 6 if ``probe``)."""
+        when known), then reserve a send if ``take``."""
         window = self.of(group, name or observed.name)
         window.apply(observed, now)
-        return window.take(now, probe=probe, speculative=speculative) if take else 0.0
+        return window.take(now, speculative=speculative) if take else 0.0

@@ -175,7 +175,10 @@ async def test_no_connection_is_retried_and_never_unknown() -> None:
 async def test_a_flaky_network_never_posts_a_comment_twice(seed: int) -> None:
     faults = Faults(seed=seed, reset=0.1, lost=0.15, cut=0.1, truncated=0.1, server_error=0.1, stall=0.1,
                     stall_seconds=0.6)  # fmt: skip
-    async with FakeCasesAPI(1, 3, seed=seed, faults=faults, rate_limit=RateLimitRule(8, 1)) as fake:
+    # A limit of 3 in flight the headers do not show: the gate cannot see it coming, so posts are refused.
+    async with FakeCasesAPI(
+        1, 3, seed=seed, faults=faults, rate_limit=RateLimitRule(8, 1), max_in_flight=3, latency=0.05
+    ) as fake:
         case = first_case(fake)
         policy = RetryPolicy(max_retries=8, base=0.001, cap=0.01, rng=random.Random(seed))
         outcomes: dict[str, object] = {}

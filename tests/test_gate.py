@@ -156,6 +156,30 @@ async def test_a_speculative_request_goes_only_at_once_with_budget_to_spare() ->
     assert len(went) == 3 and clock.now == 1000.1  # none of it waited
 
 
+async def test_a_gate_sends_one_request_until_the_first_answer() -> None:
+    """Rule 6 in one gate: a run started in a window another left spent
+    meets one 429, not one per place of its concurrency."""
+    clock = VirtualClock(1000.2)
+    one = gate(clock, 16)
+    first = await one.acquire("timelines")
+    others = [asyncio.ensure_future(one.acquire("timelines")) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert not any(other.done() for other in others)  # held for the probe's answer
+    one.unanswered(first)  # it failed without one (a connection refused): the next goes at once
+    one.release(first)
+    for _ in range(10):  # the held wake, and ask again
+        await asyncio.sleep(0)
+    rest = [other for other in others if not other.done()]
+    assert len(rest) == 2  # one went: the new probe
+    second = next(other for other in others if other.done()).result()
+    one.record(second, 200, {"X-RateLimit-Limit": "40", "X-RateLimit-Period": "1", "X-RateLimit-Remaining": "39",
+                             "X-RateLimit-Reset": "1"})  # fmt: skip
+    one.release(second)
+    for ticket in await asyncio.gather(*rest):
+        one.release(ticket)
+    assert clock.now == 1000.2  # the answer woke the rest: nobody waited out a probe's interval
+
+
 async def test_closing_wakes_held_requests() -> None:
     clock = VirtualClock()
     one = gate(clock)

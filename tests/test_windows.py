@@ -1,10 +1,9 @@
 """The window model (aiocases/windows.py) as one table of scenarios, run
-against every implementation on a driven clock: LocalBudget shared by
-clients, the count every gate keeps of its own (a LocalBudget that sends no
-probes: rule 6), and RedisBudget, whose Lua script runs on a real
-redis-server (its clock replaced by the test's).  Two "processes" are two
-RedisBudgets on one Redis, or one LocalBudget used twice.  A scenario about
-probes runs on the shared budgets only, one about a gate alone on its own."""
+against every implementation on a driven clock: LocalBudget (shared by
+clients, and the count every gate keeps of its own) and RedisBudget, whose
+Lua script runs on a real redis-server (its clock replaced by the test's).
+Two "processes" are two RedisBudgets on one Redis, or one LocalBudget used
+twice."""
 
 from __future__ import annotations
 
@@ -64,9 +63,6 @@ class Ask:
     speculative: bool = False
 
 
-SHARED, ALONE = "shared: ", "alone: "
-
-
 @frozen
 class Said:
     """An answer whose request took ``rtt`` seconds: sent then, on the budget's clock."""
@@ -89,14 +85,14 @@ def placed(observed: Observation | Said | None, now: float) -> Observation | Non
 
 
 TABLE: dict[str, list[At | Tell | Ask]] = {
-    "shared: rule 6: a probe a second until an answer": [
+    "rule 6: a probe a second until an answer": [
         At(50.0), Ask(0), Ask(PROBE_INTERVAL, by=1), At(51.0), Ask(0, by=1), Ask(0, namespace="another credential"),
     ],
-    "shared: rule 6: an answer with no limit opens the group": [
+    "rule 6: an answer with no limit opens the group": [
         At(50.0), Ask(0), Tell(Observation()), *[Ask(0, by=n % 2) for n in range(5)],
     ],
-    "alone: rule 6: no probe, and what was sent before the limit was known counts in its first window": [
-        At(1000.1), *[Ask(0) for _ in range(8)], Tell(said(20, 19)), *[Ask(0) for _ in range(12)], Ask(0.9 + M),
+    "rule 6: what was sent before the limit was known counts in the window it is learned in": [
+        At(999.2), Ask(0), At(1000.2), Ask(0, by=1), Tell(said(20, 19)), *[Ask(0) for _ in range(18)], Ask(0.8 + M),
     ],
     "rule 3: sends counted across processes": [
         At(1000.2), Tell(said(5, 4)), Ask(0), Ask(0, by=1), Ask(0), Ask(0, by=1), Ask(0.8 + M),
@@ -121,7 +117,7 @@ TABLE: dict[str, list[At | Tell | Ask]] = {
         At(10_000.0), Tell(Observation(throttled=True, retry_after=2.0)), At(6400.0), Ask(2.0, by=1),
         At(6402.0), Ask(0, by=1),
     ],
-    "shared: rule 6: a clock stepped back an hour waits a probe's interval at most": [
+    "rule 6: a clock stepped back an hour waits a probe's interval at most": [
         At(10_000.0), Ask(0), At(6400.0), Ask(PROBE_INTERVAL, by=1), At(6401.0), Ask(0, by=1),
     ],
     "rule 5: a send in a window's last moments waits for the next": [
@@ -146,8 +142,8 @@ TABLE: dict[str, list[At | Tell | Ask]] = {
         At(1000.0), Tell(said(4, 3, rtt=0), name="cases"), Ask(0, by=1), Ask(0, by=1), Ask(0, by=1), Ask(1 + M, by=1),
         Ask(1 + M, group="watchers", name="cases"),
     ],
-    "alone: rule 1: what a group counted before it learned the name moves to the name": [
-        At(1000.0), Ask(0), Ask(0), Ask(0), Tell(said(4, 3, rtt=0), name="cases"),
+    "rule 1: what a group counted before it learned the name moves to the name": [
+        At(1000.0), Ask(0), Tell(said(4, 3, rtt=0)), Ask(0), Ask(0), Tell(said(4, 3, rtt=0), name="cases"),
         Ask(0, group="watchers", name="cases"), Ask(1 + M),
     ],
     "rule 7: Reset places a long window's end, to the second": [
@@ -183,12 +179,12 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest_asyncio.fixture(params=["local", "own", "redis"])
+@pytest_asyncio.fixture(params=["local", "redis"])
 async def budgets(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Clock, Budget, Budget]]:
     """Two processes' budgets of one organization, on one driven clock."""
     clock = Clock()
-    if request.param in ("local", "own"):
-        shared = LocalBudget(clock=clock, shared=request.param == "local")
+    if request.param == "local":
+        shared = LocalBudget(clock=clock)
         yield clock, shared, shared
         return
     from aiocases.redisbudget import RedisBudget
@@ -204,10 +200,7 @@ _fresh = itertools.count()
 
 
 @pytest.mark.parametrize("name", list(TABLE))
-async def test_the_rules(name: str, budgets: tuple[Clock, Budget, Budget], request: pytest.FixtureRequest) -> None:
-    own = request.node.callspec.params["budgets"] == "own"
-    if name.startswith(SHARED if own else ALONE):
-        pytest.skip("a scenario of the other kind of budget")
+async def test_the_rules(name: str, budgets: tuple[Clock, Budget, Budget]) -> None:
     clock, *processes = budgets
     run = f"{name}-{next(_fresh)}"  # a fresh budget in Redis for each run
     for number, step in enumerate(TABLE[name]):
