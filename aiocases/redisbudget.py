@@ -82,7 +82,7 @@ for field in string.gmatch(ARGV[1], '%S+') do
   a[n] = tonumber(field)  -- nil for "-"
 end
 local F = {'limit', 'period', 'window', 'used', 'since', 'held', 'hold', 'seen', 'probe', 'phase', 'width', 'lsent',
-           'lcame', 'lrem', 'trusted', 'tprobe', 'bsent', 'bcame', 'brem', 'tnext'}
+           'lcame', 'lrem', 'trusted', 'tprobe', 'bsent', 'bcame', 'brem', 'tnext', 'turned'}
 local h = redis.call('HMGET', key, unpack(F))
 local s = {}
 for i, f in ipairs(F) do
@@ -116,6 +116,7 @@ local function narrow(low, high)  -- rule 7: a boundary lies in [low, high]
     local moved = index(middle) - s.window
     s.window = s.window + moved
     if s.trusted then s.trusted = s.trusted + moved end
+    if s.turned then s.turned = s.turned + moved end
   end
 end
 
@@ -132,7 +133,7 @@ end
 
 if s.period then
   -- Rule 7: a 429 saying spent early in a window that had room: the server's windows moved.
-  if throttled and remaining == 0 and s.width and s.window and s.limit and s.used < s.limit
+  if throttled and remaining == 0 and s.width and s.window and s.turned ~= s.window and s.limit and s.used < s.limit
       and index(came) == s.window and came - finish(s.window - 1) < s.period / 4 then
     s.width, s.trusted = nil, s.window - 1
   end
@@ -146,6 +147,7 @@ if s.period then
         s.used, s.since = (s.limit or 0) - remaining, came
       end
       local seen = index(came)
+      s.turned = seen
       if not s.trusted or seen > s.trusted then s.trusted, s.window = seen, seen end
       s.tprobe = 0
     elseif probed then

@@ -42,24 +42,27 @@ ever widens what it learns by that uncertainty.  The rules:
 6. Until an answer of the group came, nothing is known of the limit: one
    send goes every ``PROBE_INTERVAL`` (a probe), so that requests starting
    together (of one client or many) do not spend a window blind, one left
-   spent by a run just before, say.  In a count kept in memory, a probe
-   that failed without an answer (a connection refused) lets the next go at
-   once; a shared one waits the interval (the prober may be gone).  An answer with no limit
-   in it opens the group.
+   spent by a run just before, say.  In a count kept in memory, a probe that
+   failed without an answer (a connection refused) lets the next go at once;
+   a shared one waits the interval (the prober may be gone).  An answer with
+   no limit in it opens the group.
 7. Phase.  A turnover is two answers, the second sent after the first came
    back and with more ``Remaining``: a window turned between the first's
-   sending and the second's coming.  A count begun before the first was
-   sent is the old window's: the second's says the new one's.  The phase is where the latest such
-   intervals overlap (mod the period), its uncertainty their overlap's width;
-   a turnover that does not overlap them starts afresh (the server's clock
-   moved); one wider than half a period says nothing.  ``Reset`` (whole
-   seconds, rounded up) places the window's end within the second before
-   ``arrival + Reset``, which says something of periods of over two seconds.
-   Windows end at the latest moment the phase allows, so a
+   sending and the second's coming.  A count begun before the first was sent
+   is the old window's: the second's says the new one's.  The phase is where
+   the latest such intervals overlap (mod the period), its uncertainty their
+   overlap's width; a turnover that does not overlap them starts afresh (the
+   server's clock moved); one wider than half a period says nothing.
+   ``Reset`` (whole seconds, rounded up) places the window's end within the
+   second before ``arrival + Reset``, which says something of periods of over
+   two seconds.  Windows end at the latest moment the phase allows, so a
    window that has begun by this clock has begun on the server's.  Learning
    the phase renumbers the windows; it never starts a new one.  Other
    programs spending the key only ever lower ``Remaining``: they can never
-   pass for a turnover.
+   pass for a turnover.  A 429 saying spent in the first quarter of a window
+   that had room, and into which no turnover was seen, says the server's
+   windows moved: the phase is learned again (rule 8 meanwhile).  Into which
+   one was seen, another consumer spent it: a wait to its end.
 8. Trusted turns.  Until the phase is learned, a window's turn is not
    trusted: the new window goes on counting the last one's sends (it may not
    have begun on the server's clock), until an answer shows the turnover
@@ -136,6 +139,7 @@ class Window:
     width: float | None = None  # the phase's uncertainty; None: not learned
     last: tuple[float, float, int] | None = None  # the latest answer: sent, came, Remaining
     trusted: int | None = None  # rule 8: the latest window whose turn is trusted
+    turned: int | None = None  # rule 7: the latest window a turnover was seen into
     turn_probe: float = 0.0  # when the turn probe went (0: none out)
     turn_base: tuple[float, float, int] | None = None  # the latest answer when it went
     turn_next: float = 0.0  # no turn probe before then
@@ -181,7 +185,7 @@ class Window:
             self._narrow(base[0], came)
             if self.since <= base[0]:  # the count began before the turn: the server's count replaces it
                 self.used, self.since = (self.limit or 0) - remaining, came
-            seen = self.index(came)
+            seen = self.turned = self.index(came)
             if self.trusted is None or seen > self.trusted:
                 self.trusted = self.window = seen
             self.turn_probe = 0.0
@@ -208,15 +212,18 @@ class Window:
             moved = self.index(middle) - self.window
             self.window += moved
             self.trusted = None if self.trusted is None else self.trusted + moved
+            self.turned = None if self.turned is None else self.turned + moved
 
     def _drift(self, observed: Observation, came: float) -> None:
-        """Rule 7: a 429 saying spent early in a window the phase says has begun, and had room:
-        the server's windows moved; its turns are not trusted until seen again (rule 8)."""
+        """Rule 7: a 429 saying spent early in a window the phase says has begun, and had room,
+        with no turnover seen into it: the server's windows moved; its turns are not trusted
+        until seen again (rule 8).  Seen, another consumer spent it."""
         if (
             observed.throttled
             and observed.remaining == 0
             and self.width is not None
             and self.window is not None
+            and self.turned != self.window
             and self.limit is not None
             and self.used < self.limit
             and self.index(came) == self.window

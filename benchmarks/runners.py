@@ -15,10 +15,23 @@ import json
 import resource
 import sys
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 API_KEY, APP_KEY = "bench-api-key", "bench-app-key"
+
+
+def server_stats(url: str, reset: bool = False) -> dict[str, Any]:
+    """What the fake at ``url`` has counted; ``reset`` starts its counts afresh and waits out the window in
+    progress (a server's windows never forget a count: the next run starts in a window of its own, as it would
+    a second after the last)."""
+    if reset:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/_fake/reset", method="POST"), timeout=10).close()
+        time.sleep(1.1)
+        return {}
+    with urllib.request.urlopen(f"{url}/_fake/stats", timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
 
 
 class Tally:

@@ -163,6 +163,12 @@ TABLE: dict[str, list[At | Tell | Ask]] = {
         At(1001.2), Tell(said(2, 1, rtt=0.025), by=1),  # the turn: learned within 170 ms
         Ask(0), Ask(1.0 + M),
     ],
+    "rule 7: a window another consumer spent after its turn was seen is a wait, not a moved clock": [
+        At(1000.1), Tell(said(4, 3, rtt=0.02)), At(1000.32), Tell(said(4, 0, rtt=0.02)),
+        At(1000.38), Tell(said(4, 3, rtt=0.02)), At(1000.5), Tell(said(4, 0, rtt=0.02)),  # a turn, then spent
+        At(1001.45), Tell(said(4, 2, rtt=0.02)),  # the turn into the next window, seen
+        At(1001.47), Tell(said(4, 0, throttled=True, rtt=0.01)), Ask(0.91 + M), At(1002.42), Ask(0),
+    ],
     "rule 7: a 429 early in a window the phase said had begun: turns are not trusted again until seen": [
         At(1000.1), Tell(said(2, 1, rtt=0.02)), At(1000.32), Tell(said(2, 0, rtt=0.02)),
         At(1000.38), Tell(said(2, 1, rtt=0.02)), At(1001.4), Ask(0),
