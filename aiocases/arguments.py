@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from typing import Final
 from urllib.parse import quote
 
@@ -18,9 +19,15 @@ __all__ = [
     "case_id",
     "cell_id",
     "count",
+    "flag",
+    "labels",
     "message",
     "page",
     "seconds",
+    "segment",
+    "string",
+    "strings",
+    "text",
     "user_uuid",
 ]
 
@@ -34,15 +41,17 @@ def case_id(value: object) -> str:
     Anything that could change the request's path or query (``/``, ``?``,
     ``#``, ``\\``, dot segments, control or invisible characters, blank) is
     refused; every other character is percent-encoded."""
-    return _segment("case_id", value, "a case UUID or key")
+    return segment("case_id", value, "a case UUID or key")
 
 
 def cell_id(value: object) -> str:
     """A timeline cell's id (a comment's UUID), checked as :func:`case_id`."""
-    return _segment("cell_id", value, "a timeline cell's id")
+    return segment("cell_id", value, "a timeline cell's id")
 
 
-def _segment(name: str, value: object, what: str) -> str:
+def segment(name: str, value: object, what: str = "an id") -> str:
+    """Any id in a path (a project's, a type's, a custom attribute's key),
+    checked as :func:`case_id`: the server says whether it exists."""
     if not isinstance(value, str):
         raise InvalidArgument(f"{name} must be a string ({what}), got {type(value).__name__}")
     if not value.strip():
@@ -57,6 +66,44 @@ def _segment(name: str, value: object, what: str) -> str:
     if not value.isprintable():
         raise InvalidArgument(f"{name} must not contain control or invisible characters: {value!r:.80}")
     return quote(value, safe="")
+
+
+def string(name: str, value: object) -> str:
+    """A text the API takes as it is (a title, a description): a string."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def text(name: str, value: object) -> str:
+    """A value the API names something by (an id, a key, a priority): a string that is not blank."""
+    if not string(name, value).strip():
+        raise InvalidArgument(f"{name} must not be empty or blank")
+    return value  # type: ignore[return-value]
+
+
+def strings(name: str, value: object) -> list[str]:
+    """A list of strings (a tuple or a list; a lone string is refused, as is an item that is not a string)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidArgument(f"{name} must be a list of strings, got {value!r:.80}")
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidArgument(f"{name} must hold strings only, got {item!r:.80}")
+    return list(value)
+
+
+def labels(name: str, value: object) -> dict[str, list[str]]:
+    """A case's labels: a mapping of names to lists of strings (``{"service": ["checkout"]}``)."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgument(f"{name} must map label names to lists of strings, got {value!r:.80}")
+    return {text(f"a key of {name}", key): strings(f"{name}[{key!r}]", items) for key, items in value.items()}
+
+
+def flag(name: str, value: object) -> bool:
+    """True or False (not 1, not "yes")."""
+    if type(value) is not bool:
+        raise InvalidArgument(f"{name} must be True or False, got {value!r:.80}")
+    return value
 
 
 def message(value: object) -> str:

@@ -18,12 +18,14 @@ import backoff
 from attrs import define, frozen
 
 from aiocases import arguments, operations
+from aiocases.admin import Admin
 from aiocases.budget import Budget
 from aiocases.config import DEFAULTS, Origin, resolve_credentials, resolve_origin
 from aiocases.errors import CasesError, ClientClosed, DecodeError, InvalidArgument
 from aiocases.events import RequestDone, Retrying, checked_hook, emit, rate_limit_headers
 from aiocases.export import CaseIds, CaseTimeline, ExportEvent, WalkCase, collect, stream
 from aiocases.gate import Gate
+from aiocases.lifecycle import Lifecycle
 from aiocases.models import JSON, Case, TimelineCell, Watcher
 from aiocases.operations import Request
 from aiocases.parsing import structure_list
@@ -46,7 +48,7 @@ _Item = TypeVar("_Item", TimelineCell, Case)
 TRUSTED_PAGE_SIZE = 100
 
 
-class CasesClient:
+class CasesClient(Lifecycle, Admin):
     """An asyncio client for Datadog's Case Management API v2.
 
     ``async with CasesClient() as client:`` opens it (one aiohttp session)

@@ -11,15 +11,21 @@ the rules, each tested in ``tests/test_models.py`` and, with hypothesis, in
    name and written back under the documented ``id``.
 3. Open-shaped members (``author``, ``author.content``, ``cell_content``)
    that are not JSON objects are kept raw in ``extra``, not rejected.
-4. A listed field that is absent or null is ``None``; a required one (a
-   cell's ``id``, ``type``, ``attributes``) missing or of the wrong type is a
+4. A listed field that is absent or null is ``None`` (an empty tuple or
+   mapping for arrays and objects); a required one (a resource's ``id``,
+   ``type``, ``attributes``) missing, or any of the wrong type, is a
    :class:`~aiocases.errors.DecodeError` naming it
-   (``data[3].attributes.created_at``).
+   (``data[3].attributes.created_at``).  Numbers are numbers, booleans
+   booleans: ``"3"`` is no count, ``true`` no number.
 5. Timestamps take ``Z`` or an offset and 0 to 9 fractional digits (digits
    past microseconds are dropped); one without an offset is UTC.
 6. :func:`to_api_json` gives the API's JSON back (``None`` left out,
    timestamps with ``Z``, ``extra`` included), and :func:`from_api_json` of
    it gives an equal model.
+7. Users: the ``included`` array real answers carry beside a case (the
+   schema lists none) fills a :class:`~aiocases.models.Case`'s
+   ``assignee``, ``created_by`` and ``modified_by`` (:func:`read_case`); an
+   ``included`` member it cannot read is left out, never an error.
 
 Each model's hook is cattrs' generated function for its listed fields,
 wrapped by :func:`_model_hook` for rules 1 to 3.  Authors repeat from cell to
@@ -31,19 +37,31 @@ from __future__ import annotations
 import copy
 import re
 import sys
+import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from aiocases.errors import DecodeError
-from aiocases.models import JSON, MODELS, Author, AuthorContent, CellAttributes
+from aiocases.models import JSON, MODELS, Author, AuthorContent, Case, CellAttributes, CustomValue, User
+from aiocases.models._base import EMPTY
 
-__all__ = ["format_timestamp", "from_api_json", "parse_timestamp", "structure_list", "to_api_json"]
+__all__ = [
+    "format_timestamp",
+    "from_api_json",
+    "parse_timestamp",
+    "read_case",
+    "read_cases",
+    "read_list",
+    "read_one",
+    "structure_list",
+    "to_api_json",
+]
 
 _T = TypeVar("_T")
 _EMPTY: Mapping[str, JSON] = MappingProxyType({})
@@ -103,8 +121,16 @@ _OPEN_MEMBERS: Mapping[type, tuple[str, ...]] = {Author: ("content",), CellAttri
 
 
 def _listed(cls: type) -> tuple[str, ...]:
-    """The names of a model's fields the API lists (all but ``extra``)."""
-    return tuple(a.name for a in attrs.fields(cast(type[attrs.AttrsInstance], cls)) if a.name != "extra")
+    """The names of a model's fields its JSON holds (all but ``extra`` and those filled from ``included``)."""
+    return tuple(
+        a.name
+        for a in attrs.fields(cast(type[attrs.AttrsInstance], cls))
+        if a.name != "extra" and not a.metadata.get("included")
+    )
+
+
+def _included(cls: type) -> tuple[str, ...]:
+    return tuple(a.name for a in attrs.fields(cast(type[attrs.AttrsInstance], cls)) if a.metadata.get("included"))
 
 
 def _structure_str(value: object, _: type) -> str:
@@ -117,6 +143,69 @@ def _structure_optional_str(value: object, _: type) -> str | None:
     if value is None or type(value) is str:
         return value
     raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _scalar(kinds: tuple[type, ...], what: str) -> Callable[[object, type], Any]:
+    """A hook for an optional number or boolean of exactly ``kinds`` (``bool`` is no ``int`` here)."""
+
+    def structure(value: object, _: type) -> Any:
+        if value is None or type(value) in kinds:
+            return value
+        raise TypeError(f"expected {what}, got {type(value).__name__}")
+
+    return structure
+
+
+def _custom_value(value: object, _: type) -> CustomValue | None:
+    """A custom attribute's value: a string, a number, or an array of them (as a tuple)."""
+    if value is None or type(value) in (str, int, float):
+        return value  # type: ignore[return-value]
+    if type(value) is list and all(type(item) in (str, int, float) for item in value):
+        return tuple(value)
+    raise TypeError(f"expected a string, a number or an array of them, got {type(value).__name__}")
+
+
+def _is_tuple(cls: Any) -> bool:
+    args = typing.get_args(cls)
+    return typing.get_origin(cls) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _is_mapping(cls: Any) -> bool:
+    return typing.get_origin(cls) in (Mapping, dict)
+
+
+def _tuple_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[object, type], tuple[Any, ...]]]:
+    def factory(cls: Any) -> Callable[[object, type], tuple[Any, ...]]:
+        item = typing.get_args(cls)[0]
+        hook = converter.get_structure_hook(item)
+
+        def structure(value: object, _: type) -> tuple[Any, ...]:
+            if value is None:
+                return ()
+            if type(value) is not list:
+                raise TypeError(f"expected a JSON array, got {type(value).__name__}")
+            return tuple(hook(element, item) for element in value)
+
+        return structure
+
+    return factory
+
+
+def _mapping_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[object, type], Mapping[str, Any]]]:
+    def factory(cls: Any) -> Callable[[object, type], Mapping[str, Any]]:
+        item = typing.get_args(cls)[1]
+        hook = converter.get_structure_hook(item)
+
+        def structure(value: object, _: type) -> Mapping[str, Any]:
+            if value is None:
+                return EMPTY
+            if type(value) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+            return {key: hook(element, item) for key, element in value.items()}
+
+        return structure
+
+    return factory
 
 
 def _structure_timestamp(value: object, _: type) -> datetime | None:
@@ -136,10 +225,11 @@ def _model_hook(converter: cattrs.Converter, cls: type[_T], nullable: bool) -> C
     """The hook of one model: cattrs' generated function for the listed
     fields, and rules 1 to 3 around it (``extra``, wire names, open members)."""
     wire = _WIRE_NAMES.get(cls, {})
+    overrides = {name: override(omit=True) for name in ("extra", *_included(cls))}
     generated = make_dict_structure_fn(
         cls,
         converter,
-        extra=override(omit=True),
+        **overrides,  # type: ignore[arg-type]
         **{name: override(rename=key) for name, key in wire.items()},  # type: ignore[arg-type]
     )
     keys = frozenset(wire.get(name, name) for name in _listed(cls))
@@ -209,6 +299,12 @@ def _converter(detailed: bool) -> cattrs.Converter:
     # Direct hooks skip cattrs' union dispatch on every optional field.
     converter.register_structure_hook(str | None, _structure_optional_str)
     converter.register_structure_hook(datetime | None, _structure_timestamp)
+    converter.register_structure_hook(int | None, _scalar((int,), "a whole number"))
+    converter.register_structure_hook(float | None, _scalar((int, float), "a number"))
+    converter.register_structure_hook(bool | None, _scalar((bool,), "true or false"))
+    converter.register_structure_hook(CustomValue | None, _custom_value)
+    converter.register_structure_hook_factory(_is_tuple, _tuple_hook(converter))
+    converter.register_structure_hook_factory(_is_mapping, _mapping_hook(converter))
     # Generated functions bind their fields' hooks when made: MODELS lists
     # every class after the classes of its fields.
     for cls in MODELS:
@@ -260,6 +356,69 @@ def from_api_json(cls: type[_T], value: Mapping[str, JSON]) -> _T:
     return structure_list(cls, [dict(value)])[0]
 
 
+def _data(document: JSON) -> JSON:
+    if type(document) is not dict or "data" not in document:
+        raise DecodeError("response is not a JSON:API document with 'data'", field="data")
+    return document["data"]
+
+
+def read_one(cls: type[_T], document: JSON) -> _T:
+    """The ``data`` object of a JSON:API document as a ``cls`` model."""
+    data = _data(document)
+    if type(data) is not dict:
+        raise DecodeError(f"data: expected a JSON object, got {type(data).__name__}", field="data")
+    try:
+        return structure_list(cls, [data])[0]
+    except DecodeError as exc:
+        raise DecodeError(
+            exc.message.replace("data[0]", "data", 1), field=(exc.field or "").replace("data[0]", "data", 1)
+        ) from None
+
+
+def read_list(cls: type[_T], document: JSON) -> list[_T]:
+    """The ``data`` array of a JSON:API document as ``cls`` models."""
+    return structure_list(cls, _data(document))
+
+
+def read_case(document: JSON) -> Case:
+    """The case of a document, its users resolved from ``included`` (rule 7)."""
+    return _with_users([read_one(Case, document)], document)[0]
+
+
+def read_cases(document: JSON) -> list[Case]:
+    """The cases of a document, their users resolved from ``included`` (rule 7)."""
+    return _with_users(read_list(Case, document), document)
+
+
+def _with_users(cases: list[Case], document: JSON) -> list[Case]:
+    users = _users(document.get("included") if type(document) is dict else None)
+    if not users:
+        return cases
+    return [_resolved(case, users) for case in cases]
+
+
+def _users(included: object) -> dict[str, User]:
+    users: dict[str, User] = {}
+    for member in included if type(included) is list else ():
+        if type(member) is dict and member.get("type") == "user":
+            try:
+                user = _CONVERTER.structure(member, User)
+            except Exception:  # rule 7: an unreadable member is left out
+                continue
+            users[user.id] = user
+    return users
+
+
+def _resolved(case: Case, users: Mapping[str, User]) -> Case:
+    assignee, created_by, modified_by = (users.get(case.related(name) or "") for name in _USERS)
+    if assignee is None and created_by is None and modified_by is None:
+        return case
+    return attrs.evolve(case, assignee=assignee, created_by=created_by, modified_by=modified_by)
+
+
+_USERS = ("assignee", "created_by", "modified_by")
+
+
 # -- models to JSON -----------------------------------------------------------
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {cls: _listed(cls) for cls in MODELS}
@@ -287,4 +446,8 @@ def _dump(value: object) -> JSON:
         return format_timestamp(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
     if attrs.has(type(value)):
         return to_api_json(value)
+    if isinstance(value, (tuple, list)):
+        return [_dump(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _dump(item) for key, item in value.items()}
     return value  # type: ignore[return-value]

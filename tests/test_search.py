@@ -36,11 +36,21 @@ def test_recorded_search_pages_are_cases_with_nothing_lost() -> None:
     assert case.author is not None and case.author.content is not None and case.author.content.name == "CI Account"
     assert case.created_at is not None and case.created_at.year == 2025
     assert case.attributes.closed_at is not None
-    # Undocumented members are kept, and go back out unchanged.
-    assert {"comment_count", "insights", "custom_attributes", "merge_status"} <= set(case.attributes.extra)
+    # Members the schema does not list, as real answers carry them: fields, and back out unchanged.
+    attributes = case.attributes
+    assert (attributes.comment_count, attributes.merge_status, attributes.creation_source) == (
+        0,
+        "NOT_MERGED",
+        "ERROR_TRACKING",
+    )
+    assert attributes.insights[0].type == "ERROR_TRACKING" and attributes.attributes == {
+        "service": ("synthetics-browser",)
+    }
+    assert attributes.extra == {}
     raw = document["data"][0]
     out = to_api_json(case)
-    assert out["attributes"]["insights"] == raw["attributes"]["insights"]  # type: ignore[index]
+    for name in ("insights", "attributes", "custom_attributes", "comment_count", "internal_id", "type_id"):
+        assert out["attributes"][name] == raw["attributes"][name]  # type: ignore[index]
     assert out["relationships"] == raw["relationships"]
 
 
