@@ -211,7 +211,7 @@ def test_readme_library_example_runs(tmp_path: Path) -> None:
     truth = FakeCasesAPI(10, 50, seed=0)
     assert len([line for line in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00 ", line)]) == 50
     assert sorted(lines[-3:]) == [
-        "NOPE-1 0 GET /api/v2/cases/NOPE-1/timelines: HTTP 404: Not Found",
+        "NOPE-1 0 GET /api/v2/cases/NOPE-1/timelines: HTTP 404: case not found (resource_not_found)",
         f"PROJ-4 {len(truth.cells('PROJ-4'))} None",
         f"SEC-5 {len(truth.cells('SEC-5'))} None",
     ]

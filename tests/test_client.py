@@ -135,7 +135,7 @@ async def test_client_errors_are_typed_and_not_retried(
 
 
 async def test_unknown_case_is_not_found(cases_client: CasesClient) -> None:
-    with pytest.raises(NotFound, match="Not Found"):
+    with pytest.raises(NotFound, match="case not found"):
         await cases_client.list_watchers("NOPE-404")
 
 

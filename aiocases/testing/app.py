@@ -13,7 +13,12 @@ Every request goes through, outermost first:
    every answer of the group, whatever inner step made it;
 6. *faults*: at most one seeded fault (:mod:`aiocases.testing.faults`);
 7. *latency*, then *failing cases* (``fail_cases``: a status for every
-   request about a case), then the handler.
+   request about a case), then *refusals* (a handler's
+   :class:`~aiocases.testing.jsonapi.Refusal` as its error answer), then the handler.
+
+The handlers of the timeline, watchers, comments and search are here; those
+of the case lifecycle in :mod:`~aiocases.testing.lifecycle`, those of
+projects, case types and custom attributes in :mod:`~aiocases.testing.admin`.
 """
 
 from __future__ import annotations
@@ -27,18 +32,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 from attrs import define, field, frozen
 
-from aiocases.models import JSON
+from aiocases.testing.admin import AdminHandlers
 from aiocases.testing.data import FakeCase
 from aiocases.testing.faults import ACTIONS, DROPPED, Faults, request_key
+from aiocases.testing.jsonapi import CONTENT_TYPE, Refusal, invalid_parameter, is_uuid, not_found
+from aiocases.testing.lifecycle import CaseHandlers
 from aiocases.testing.limits import RateLimiter
 from aiocases.testing.search import SearchError, search_document
 from aiocases.testing.store import CaseStore
 
 __all__ = ["CONTENT_TYPE", "Counters", "FakeOptions", "RecordedRequest", "build_app"]
 
-CONTENT_TYPE = "application/vnd.api+json"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_UUID_CHARS = set("0123456789abcdefABCDEF-")
 
 
 _LIMIT_HEADERS = request_key("aiocases.rate_limit_headers")
@@ -110,12 +115,14 @@ class _Fake:
 
     def error(self, status: int, title: str) -> web.Response:
         """A JSON:API error object, or the reference pages' plain strings."""
-        body: JSON = (
-            {"errors": [title]}
-            if self.options.error_style == "strings"
-            else {"errors": [{"status": str(status), "title": title}]}
-        )
-        return web.Response(status=status, body=json.dumps(body).encode(), content_type=CONTENT_TYPE)
+        return self.refused(Refusal(status, {"status": str(status), "title": title}))
+
+    def refused(self, refusal: Refusal) -> web.Response:
+        """The answer to a refusal, in the recorded shape or as the reference pages' plain strings."""
+        if self.options.error_style != "strings":
+            return refusal.response()
+        body = json.dumps({"errors": [refusal.error["title"]]}).encode()
+        return web.Response(status=refusal.status, body=body, content_type=CONTENT_TYPE)
 
     def add_comment(self, case_id: str) -> None:
         if self.store.find(case_id) is not None:
@@ -200,7 +207,7 @@ class _Fake:
     async def rate_limit(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_fake/"):
             return await handler(request)
-        allowed, headers = self.options.limiter.admit(_group(request.path))
+        allowed, headers = self.options.limiter.admit(_group(request.method, request.path))
         request[_LIMIT_HEADERS] = headers  # put on the answer when it is sent: see _limit_headers
         return await handler(request) if allowed else web.Response(status=429)
 
@@ -228,16 +235,23 @@ class _Fake:
         failing = self.options.fail_cases.get(request.match_info.get("case_id", ""))
         return self.error(failing, "Injected failure") if failing is not None else await handler(request)
 
+    @web.middleware
+    async def refusals(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Refusal as refusal:
+            return self.refused(refusal)
+
     # -- handlers ---------------------------------------------------------------------
 
-    def _case_or_404(self, request: web.Request) -> FakeCase | web.Response:
+    def _case_or_404(self, request: web.Request) -> FakeCase:
         case = self.store.find(request.match_info["case_id"])
-        return case if case is not None else self.error(404, "Not Found")
+        if case is None:
+            raise not_found("case not found")
+        return case
 
     async def timeline(self, request: web.Request) -> web.Response:
         case = self._case_or_404(request)
-        if isinstance(case, web.Response):
-            return case
         query = request.query
         try:
             size = int(query.get("page[size]", "10"))
@@ -258,8 +272,6 @@ class _Fake:
 
     async def list_watchers(self, request: web.Request) -> web.Response:
         case = self._case_or_404(request)
-        if isinstance(case, web.Response):
-            return case
         data = [
             {"id": user, "type": "watcher", "relationships": {"user": {"data": {"id": user, "type": "user"}}}}
             for user in case.watchers
@@ -269,10 +281,8 @@ class _Fake:
     async def watch_or_unwatch(self, request: web.Request) -> web.Response:
         """POST adds the watcher (201), DELETE removes it (204); both idempotent."""
         case = self._case_or_404(request)
-        if isinstance(case, web.Response):
-            return case
         user = request.match_info["user_uuid"]
-        if len(user) != 36 or not set(user) <= _UUID_CHARS:
+        if not is_uuid(user):
             return self.error(400, "Bad Request")
         user = user.lower()
         if request.method == "POST":
@@ -296,8 +306,6 @@ class _Fake:
     async def comment(self, request: web.Request) -> web.Response:
         """POST .../comment: the new cell, 200 (an empty or missing comment: 400)."""
         case = self._case_or_404(request)
-        if isinstance(case, web.Response):
-            return case
         message = await _comment_of(request)
         if message is None:
             return self.error(400, "Bad Request")
@@ -309,20 +317,20 @@ class _Fake:
         deleted (204); a cell id that is not a UUID is a 400, as recorded, and
         a comment that is not there (or deleted already) a 404."""
         case = self._case_or_404(request)
-        if isinstance(case, web.Response):
-            return case
         cell_id = request.match_info["cell_id"]
-        if len(cell_id) != 36 or not set(cell_id) <= _UUID_CHARS:
-            return self.error(400, "Invalid Parameter")
+        if not is_uuid(cell_id):
+            raise invalid_parameter("CommentID")
         if request.method == "DELETE":
             deleted = self.store.delete_comment(case.id, cell_id)
-            return web.Response(status=204) if deleted is not None else self.error(404, "timeline cell not found")
+            if deleted is None:
+                raise not_found("timeline cell not found")
+            return web.Response(status=204)
         message = await _comment_of(request)
         if message is None:
             return self.error(400, "Bad Request")
         edited = self.store.edit_comment(case.id, cell_id, message)
         if edited is None:
-            return self.error(404, "timeline cell not found")
+            raise not_found("timeline cell not found")
         return web.Response(body=json.dumps({"data": [edited]}).encode(), content_type=CONTENT_TYPE)
 
 
@@ -343,13 +351,21 @@ def _shuffled_within_instants(case: FakeCase, encoded: list[bytes], ascending: b
     return out
 
 
-def _group(path: str) -> str:
-    """The rate-limit group of a path, as the client names them."""
+def _group(method: str, path: str) -> str:
+    """The rate-limit group of a request, as the client names them."""
+    path = path.rstrip("/")
     if path.endswith("/timelines"):
         return "timelines"
     if "/comment" in path:
         return "comment"
-    return "search" if path.rstrip("/") == "/api/v2/cases" else "watchers"
+    if "/watchers" in path:
+        return "watchers"
+    for prefix, group in (("/api/v2/cases/projects", "projects"), ("/api/v2/cases/types", "types")):
+        if path == prefix or path.startswith(prefix + "/"):
+            return group
+    if path in ("/api/v2/cases/count", "/api/v2/cases/aggregate") or (path == "/api/v2/cases" and method == "GET"):
+        return "search"
+    return "cases"
 
 
 async def _comment_of(request: web.Request) -> str | None:
@@ -384,11 +400,15 @@ def build_app(
         fake.inject_faults,
         fake.delay,
         fake.failing_cases,
+        fake.refusals,
     ]
     app = web.Application(middlewares=middlewares)
     app.on_response_prepare.append(_limit_headers)
     for path, handler in extra_routes.items():
         app.router.add_route("*", path, handler)
+    # Fixed paths (projects, types, count) before the case ids they would match.
+    for method, path, route in AdminHandlers(store.org).routes() + CaseHandlers(store).routes():
+        app.router.add_route(method, path, route)
     # Any segment, braces included (aiohttp's default pattern excludes them).
     base = "/api/v2/cases/{case_id:[^/]+}"
     app.router.add_get(base + "/timelines", fake.timeline)

@@ -18,7 +18,10 @@ from attrs import define, field
 
 from aiocases.models import JSON
 
-__all__ = ["FakeCase", "Generator", "format_nanos"]
+__all__ = ["STANDARD_TYPE", "FakeCase", "Generator", "format_nanos"]
+
+#: The id of the built-in Standard case type.
+STANDARD_TYPE = "00000000-0000-0000-0000-000000000001"
 
 _FIRST = ["Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Tim", "Radia", "Guido", "Hedy"]
 _LAST = [
@@ -75,9 +78,13 @@ class FakeCase:
     attributes: dict[str, JSON] = field(factory=dict)
     relationships: dict[str, JSON] = field(factory=dict)
 
-    def document(self) -> dict[str, JSON]:
-        """The case as "Search cases" answers it (``comment_count`` as of now)."""
+    def document(self, *, search: bool = False) -> dict[str, JSON]:
+        """The case as "Get case" and every update answer it, or as "Search
+        cases" does (``search``: with ``created_by_author``), ``comment_count``
+        as of now."""
         attributes = {**self.attributes, "comment_count": len(self.cells)}
+        if not search:
+            del attributes["created_by_author"]
         return {"id": self.id, "type": "case", "attributes": attributes, "relationships": self.relationships}
 
     @property
@@ -154,15 +161,19 @@ class Generator:
         created = self._start + timedelta(seconds=self._serial * 600 + rng.randrange(600))
         modified = created + timedelta(hours=rng.randrange(1, 500))
         case.attributes = {
+            "attributes": {},
+            "creation_source": "MANUAL",
+            "internal_id": case.id,
             "key": case.key,
             "public_id": str(70000 + self._serial),
             "title": f"{rng.choice(_TITLES).format(svc=rng.choice(_SERVICES))} ({case.key})",
             "description": "",
             "status": status,
-            "status_name": status.replace("_", " ").capitalize(),
-            "status_group": "SG_CLOSED" if status == "CLOSED" else "SG_OPEN",
+            "status_name": status.replace("_", " ").title(),
+            "status_group": f"SG_{status}",
             "priority": rng.choice(_PRIORITIES),
             "type": "STANDARD",
+            "type_id": STANDARD_TYPE,
             "created_at": format_nanos(created, rng.randrange(10**9)),
             "modified_at": format_nanos(modified, rng.randrange(10**9)),
             "created_by_author": {"type": "USER", "content": dict(author)},
@@ -170,6 +181,8 @@ class Generator:
             "insights": [],
             "merge_status": "NOT_MERGED",
         }
+        if status == "CLOSED":
+            case.attributes["closed_at"] = case.attributes["modified_at"]
         project_id = self.project_id(project)
         case.relationships = {
             "created_by": {"data": {"id": author["ID"], "type": "user"}},
@@ -179,6 +192,11 @@ class Generator:
     def project_id(self, project: str) -> str:
         """The id of the project whose case keys start with ``project`` (``PROJ``)."""
         return str(uuid.UUID(int=random.Random(f"{self._seed}|project|{project}").getrandbits(128), version=4))
+
+    @property
+    def users(self) -> list[dict[str, JSON]]:
+        """The organization's users, as timeline authors show them (``ID``, ``name``, ...)."""
+        return list(self._users)
 
     @property
     def api_user(self) -> dict[str, JSON]:

@@ -98,7 +98,7 @@ def search_document(
         authors[content["ID"]] = {"id": content["ID"], "type": "user",
                                   "attributes": {k: v for k, v in content.items() if k != "ID"}}  # fmt: skip
     return {
-        "data": [case.document() for case in page],
+        "data": [case.document(search=True) for case in page],
         "meta": {
             "page": {"current": current, "size": len(page), "total": -(-len(found) // size)},
             "total_cases": len(found),

@@ -13,15 +13,20 @@ from collections.abc import Callable
 
 from aiocases.models import JSON
 from aiocases.testing.data import FakeCase, Generator
+from aiocases.testing.org import Organization
 
 __all__ = ["CaseStore"]
 
 
 class CaseStore:
-    """Seeded cases (``cases`` of ``cells`` comments each, from ``seed``)."""
+    """Seeded cases (``cases`` of ``cells`` comments each, from ``seed``), and
+    the organization they belong to (``org``: users, projects, case types)."""
 
     def __init__(self, cases: int = 0, cells: int = 0, *, seed: int = 0) -> None:
         self.generator = Generator(seed)
+        self.org = Organization(self.generator)
+        for user in self.generator.users:
+            self.org.user(user)
         self.cases: dict[str, FakeCase] = {}
         self._by_key: dict[str, FakeCase] = {}
         for _ in range(cases):
@@ -32,9 +37,24 @@ class CaseStore:
         if key is not None and self.find(key) is not None:
             raise ValueError(f"a case {key} exists already")
         case = self.generator.case(cells, key)
+        self.org.project(case.key.split("-")[0], project_id=case.project)
         self.cases[case.id] = case
         self._by_key[case.key] = case
         return case
+
+    def new_key(self, project_key: str) -> str:
+        """A case key of the project not taken yet (``PROJ-7``)."""
+        number = len(self.cases) + 1
+        while f"{project_key}-{number}" in self._by_key:
+            number += 1
+        return f"{project_key}-{number}"
+
+    def rekey(self, case: FakeCase, key: str) -> None:
+        """Give ``case`` a new key (a case moved to another project)."""
+        del self._by_key[case.key]
+        case.key = key
+        case.attributes["key"] = key
+        self._by_key[key] = case
 
     def add_comment(
         self, case_id: str, message: str | None = None, *, via_api: bool = False, created_at: str | None = None
