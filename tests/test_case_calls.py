@@ -6,8 +6,10 @@ which calls are retried after a try that may have acted."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -536,3 +538,23 @@ def test_a_custom_value_is_typed_from_python() -> None:
         with pytest.raises(InvalidArgument):
             custom_value(wrong)
 
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "api" / "case-management-operations.md"
+
+
+def test_the_readme_maps_every_official_method_of_tiers_a_to_c_to_a_call() -> None:
+    """Each official method name of tiers (a)-(c) is in the README's table, and every call the table names exists."""
+    if not REFERENCE.exists():
+        pytest.skip("../shared/api is not here")
+    tiers = REFERENCE.read_text().split("### 1(a)")[1].split("### 1(d)")[0]
+    official = re.findall(r"^\| `(\w+)` \(", tiers, re.M)
+    assert len(official) == 48
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("| Official client")[1].split("\n\n")[0]
+    rows = [row.split(" | ") for row in table.splitlines()[2:]]
+    named = {name for left, _ in rows for name in re.findall(r"`(\w+)`", left)}
+    assert set(official) <= named | {"search_cases_with_pagination"}
+    for left, right in rows:
+        calls = re.findall(r"`(\w+)(?:\(|`)", right) if "the same" not in right else re.findall(r"`(\w+)`", left)
+        for call in calls:
+            assert callable(getattr(CasesClient, call, None)), call

@@ -180,13 +180,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 480
 
 
-def test_readme_library_example_runs(tmp_path: Path) -> None:
-    """The README's library example, run as written against ``python -m aiocases.testing``
-    with the environment line the fake prints."""
+def _run_readme_example(tmp_path: Path, start: str) -> subprocess.CompletedProcess[str]:
+    """The README's python block starting with ``start``, run as written against ``python -m
+    aiocases.testing`` with the environment line the fake prints."""
     import re
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    example = re.search(r"```python\n(import asyncio.*?)```", readme, re.S)
+    example = re.search(r"```python\n(" + re.escape(start) + r".*?)```", readme, re.S)
     assert example is not None
     (tmp_path / "example.py").write_text(example.group(1))
     fake = subprocess.Popen(
@@ -198,7 +198,7 @@ def test_readme_library_example_runs(tmp_path: Path) -> None:
         exports = dict(item.split("=", 1) for item in printed[2].split()[1:])
         assert printed[2].startswith("export AIOCASES_BASE_URL=") and exports["AIOCASES_BASE_URL"] == printed[0].strip()
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "AIOCASES_"))}
-        done = subprocess.run(
+        return subprocess.run(
             [sys.executable, "example.py"], cwd=tmp_path, env={**environ, **exports}, capture_output=True, text=True
         )
     finally:
@@ -206,6 +206,12 @@ def test_readme_library_example_runs(tmp_path: Path) -> None:
         fake.stdin.close()
         fake.wait(timeout=10)
         fake.stdout.close()
+
+
+def test_readme_library_example_runs(tmp_path: Path) -> None:
+    import re
+
+    done = _run_readme_example(tmp_path, "import asyncio\nfrom aiocases import CasesClient\n\nasync def main")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     truth = FakeCasesAPI(10, 50, seed=0)
@@ -215,6 +221,16 @@ def test_readme_library_example_runs(tmp_path: Path) -> None:
         f"PROJ-4 {len(truth.cells('PROJ-4'))} None",
         f"SEC-5 {len(truth.cells('SEC-5'))} None",
     ]
+
+
+def test_readme_react_to_a_case_example_runs(tmp_path: Path) -> None:
+    """Get, comment, set the status, assign: the case as it now is, one more comment than before."""
+    done = _run_readme_example(tmp_path, "import asyncio\nfrom aiocases import CasesClient\n\nasync def react")
+    assert done.returncode == 0, done.stderr
+    truth = FakeCasesAPI(10, 50, seed=0)
+    assert done.stdout.split() == [
+        "PROJ-4", "In", "Progress", "06fe1d45-8040-47eb-b161-837f416635e7", str(len(truth.cells("PROJ-4")) + 1)
+    ]  # fmt: skip
 
 
 def test_progress_bar_on_a_terminal(server: Server, truth: FakeCasesAPI) -> None:

@@ -1,7 +1,9 @@
-"""The ``aiocases`` command line: bulk export with progress and resume, the
-single-case commands (``timeline``, ``watch``, ``unwatch``, ``watchers``), and
-``demo``, an export against the built-in fake API, so the main job can be
-seen working without a Datadog account.
+"""The ``aiocases`` command line: bulk export with progress and resume,
+incremental ``sync``, search (``cases``), the single-case commands
+(``timeline``, ``watch``, ``unwatch``, ``watchers``, ``comment``,
+``uncomment``, ``case ...``), ``projects`` and ``types``, and ``demo``, an
+export against the built-in fake API, so the main job can be seen working
+without a Datadog account.
 
 Every failure is one line on stderr (``aiocases: error: ...``) and an exit
 status: 1 when cases or the run failed, 2 for a usage error, 128 + the signal

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from aiocases.cli.lifecycle import add_commands
 from aiocases.config import DEFAULTS
 
 __all__ = ["parser"]
@@ -73,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     watchers = _command(commands, "watchers", "List a case's watchers.")
     watchers.add_argument("case_id", metavar="CASE", help="the case's UUID or key (PROJ-123)")
     watchers.add_argument("--json", action="store_true", help="one JSON:API object per line")
+    add_commands(commands, _command, _api_options)
     _demo(commands.add_parser("demo", help=_DEMO, description=_DEMO))
     return top
 
@@ -87,7 +89,11 @@ def _command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
 ) -> argparse.ArgumentParser:
     """A command that talks to the API: where to, and how long to wait at most."""
-    sub = commands.add_parser(name, help=text, description=text)
+    return _api_options(commands.add_parser(name, help=text, description=text))
+
+
+def _api_options(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Where the API is, and how long to wait at most for its rate limit."""
     sub.add_argument(
         "--site", help="Datadog site, e.g. datadoghq.eu or a URL of its app (default: DD_SITE or datadoghq.com)"
     )

@@ -1,6 +1,7 @@
 """The single-case commands (``timeline``, ``watch``, ``unwatch``,
-``watchers``, ``comment``, ``uncomment``) and ``demo``, which runs an export
-against the built-in fake."""
+``watchers``, ``comment``, ``uncomment``), ``demo``, which runs an export
+against the built-in fake, and where every command is dispatched (``case``,
+``projects`` and ``types`` live in :mod:`aiocases.cli.lifecycle`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import TypeVar
 
 import attrs
 
+from aiocases.cli import lifecycle
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, stdout
 from aiocases.cli.exporting import ExportOptions, run_export
 from aiocases.cli.syncing import SyncOptions, run_sync
@@ -195,6 +197,8 @@ async def run(args: argparse.Namespace) -> int:
         return await run_export(_options(ExportOptions, args), _client(args, max_concurrency=args.concurrency))
     if args.command == "sync":
         return await run_sync(_options(SyncOptions, args), _client(args, max_concurrency=args.concurrency))
+    if args.command in ("case", "projects", "types"):
+        return await lifecycle.run(args, _client(args))
     handlers = {
         "timeline": _timeline,
         "watch": _watch,
