@@ -1,10 +1,12 @@
 """A fake of Datadog's Case Management API v2, served on loopback.
 
-It serves the four operations aiocases uses, behaves like the real service as
-far as the reference pages and recorded responses show (JSON:API content
-type, the response quirks of ``data.py``, case UUIDs or keys, newest first by
-default, 400/401/403/404, 201/204 on watch/unwatch), enforces Datadog-style
-rate limits, and injects seeded faults.  It keeps ground truth and counters
+It serves the operations of tiers (a) to (c) of the reference (cases,
+timelines, watchers, comments, search, projects, case types, custom
+attributes), behaves like the real service as far as the reference pages and
+recorded responses show (JSON:API content type, the response quirks of
+``data.py``, case UUIDs or keys, newest first by default, the recorded 400s
+and 404s, 201/204 where the API answers them), enforces Datadog-style rate
+limits, and injects seeded faults.  It keeps ground truth and counters
 for tests to assert on.
 
 :class:`FakeCasesAPI` puts together the parts, each in its own module: the
@@ -69,7 +71,8 @@ class FakeCasesAPI:
 
     ``cases``/``cells`` seed the data (``cells`` per case); ``rate_limit``
     applies one :class:`RateLimitRule` to every endpoint, or pass a mapping of
-    group (``"timelines"``, ``"watchers"``, ``"comment"``, ``"search"``) to rule; ``max_in_flight`` is a
+    group (``"timelines"``, ``"watchers"``, ``"comment"``, ``"search"``, ``"cases"``,
+    ``"projects"``, ``"types"``) to rule; ``max_in_flight`` is a
     limit the headers do not show (429 with ``Remaining`` above zero);
     ``faults`` injects failures; ``latency`` delays every answer;
     ``error_style`` is ``"jsonapi"`` (as the real API) or ``"strings"`` (as
@@ -85,9 +88,11 @@ class FakeCasesAPI:
     of one ``created_at`` in a new order on every request.
 
     It serves the timelines, watchers, comments (added, edited and deleted
-    comments show in the timeline) and search over its cases (filters by
+    comments show in the timeline), search over its cases (filters by
     status, priority, project and key, and words of the title: see
-    :mod:`aiocases.testing.search`).
+    :mod:`aiocases.testing.search`), the case lifecycle
+    (:mod:`aiocases.testing.lifecycle`) and the organization's projects, case
+    types and configurations (``store.org``; :mod:`aiocases.testing.admin`).
     """
 
     def __init__(
