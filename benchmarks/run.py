@@ -239,13 +239,15 @@ def cli_memory(args: argparse.Namespace, work: Path) -> dict[str, float]:
     return {"growth": growth, "big_case": result["peak_rss_mib"], "largest": counts[-1]}
 
 
-def run_command(*args: str) -> dict[str, float]:
+def run_command(*args: str, cwd: Path | None = None) -> dict[str, float]:
     """Any ``aiocases`` command in a fresh process, through climem.py: its exit status, CPU and wall seconds."""
-    env = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
-    done = subprocess.run([sys.executable, str(HERE / "climem.py"), *args], capture_output=True, text=True, env=env)
-    if done.returncode != 0 or json.loads(done.stdout)["status"] != 0:
-        raise SystemExit(f"aiocases {args[0]} failed:\n{done.stdout}\n{done.stderr}")
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    env = {**os.environ, "DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "RUNTIME__DLTHUB_TELEMETRY": "false"}
+    command = [sys.executable, str(HERE / "climem.py"), *args]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd)
+    figures = done.stdout.splitlines()[-1] if done.stdout else "{}"  # after what the command printed
+    if done.returncode != 0 or json.loads(figures).get("status") != 0:
+        raise SystemExit(f"aiocases {args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr}")
+    return json.loads(figures)  # type: ignore[no-any-return]
 
 
 def add_comment(url: str, case_id: str) -> None:
@@ -293,6 +295,42 @@ def sync(args: argparse.Namespace, work: Path) -> dict[str, float]:
         "limit": cases + changed,
         "changed": changed,
     }
+
+
+def warehouse(args: argparse.Namespace, work: Path) -> dict[str, float]:
+    """``aiocases load`` into DuckDB, then again with nothing new, beside ``aiocases export`` of the same cases."""
+    cases, cells = (200, 20) if args.quick else (1_000, 20)
+    print(f"\n## Load into DuckDB: {cases:,} cases of {cells} comments, then again with nothing new\n")
+    print("| run | requests | requests per case | CPU s | wall s | peak RSS MiB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    output, pipelines = work / "load-export.jsonl", work / "load-pipelines"
+    rows: dict[str, dict[str, float]] = {}
+    with fake_server(cases, cells, 7) as url:
+        for name, command in (
+            ("search alone (aiocases cases)", ("cases", "--json", "--base-url", url)),
+            ("export", ("export", "--all-cases", "--output", str(output), "--base-url", url)),
+            ("first load", ("load", "--all-cases", "--pipelines-dir", str(pipelines), "--base-url", url)),
+            ("load, nothing new", ("load", "--all-cases", "--pipelines-dir", str(pipelines), "--base-url", url)),
+        ):
+            before = server_stats(url)["requests"]
+            result = run_command(*command, cwd=work)
+            result["requests"] = server_stats(url)["requests"] - before  # type: ignore[operator]
+            rows[name] = result
+            print(
+                f"| {name} | {result['requests']:,.0f} | {result['requests'] / cases:.2f} | {result['cpu']:.2f}"
+                f" | {result['wall']:.2f} | {result['peak_rss_mib']:.0f} |"
+            )
+    if count_lines(output) != cases * cells:
+        raise SystemExit(f"the export wrote {count_lines(output):,} lines, not {cases * cells:,}")
+    search = rows["search alone (aiocases cases)"]["requests"]
+    rerun = rows["load, nothing new"]["requests"]
+    print(
+        f"\nload with nothing new: {rerun:,.0f} requests = {search:,.0f} search pages + {rerun - search:,.0f} for"
+        f" {cases:,} timelines (target: at most one per case); the first load {rows['first load']['requests']:,.0f},"
+        f" the export {rows['export']['requests']:,.0f}"
+    )
+    return {"timeline_requests": rerun - search, "cases": cases, "first": rows["first load"]["requests"],
+            "export": rows["export"]["requests"]}  # fmt: skip
 
 
 @contextmanager
@@ -514,7 +552,9 @@ def main() -> None:
         help="shared-budget: seconds the fake's rate-limit clock runs ahead of this host's and Redis's (as a server"
         " that many seconds away counts every send late; negative: a server clock behind)",
     )
-    sections = ["throughput", "rate-limited", "scale", "cli-memory", "one-timeline", "sync", "shared-budget", "budget"]
+    sections = [
+        "throughput", "rate-limited", "scale", "cli-memory", "one-timeline", "sync", "shared-budget", "budget", "load"
+    ]  # fmt: skip
     parser.add_argument("--only", choices=sections, action="append")
     args = parser.parse_args()
     args.rounds = args.rounds or (3 if args.quick else 7)
@@ -555,6 +595,17 @@ def main() -> None:
                 misses.append(
                     f"sync after {synced['changed']:.0f} new comments: {synced['requests']:.0f} requests"
                     f" (target <= {synced['limit']:.0f}), {synced['lines']:.0f} lines written"
+                )
+        if "load" in only:
+            loaded = warehouse(args, work)
+            if loaded["timeline_requests"] > loaded["cases"]:
+                misses.append(
+                    f"a load with nothing new sent {loaded['timeline_requests']:,.0f} requests for"
+                    f" {loaded['cases']:,.0f} timelines (target: at most one per case)"
+                )
+            if loaded["first"] > loaded["export"] + 1:
+                misses.append(
+                    f"the first load sent {loaded['first']:,.0f} requests, the export {loaded['export']:,.0f}"
                 )
         if "shared-budget" in only:
             for row in shared_budget(args, work):

@@ -1,5 +1,5 @@
 """The ``aiocases`` command line: bulk export with progress and resume,
-incremental ``sync``, search (``cases``), the single-case commands
+incremental ``sync``, ``load`` into a warehouse, search (``cases``), the single-case commands
 (``timeline``, ``watch``, ``unwatch``, ``watchers``, ``comment``,
 ``uncomment``, ``case ...``), ``projects`` and ``types``, and ``demo``, an
 export against the built-in fake API, so the main job can be seen working

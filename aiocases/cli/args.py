@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from aiocases.cli.lifecycle import add_commands
+from aiocases.cli.loading import add_load
 from aiocases.config import DEFAULTS
 
 __all__ = ["parser"]
@@ -50,6 +51,15 @@ def parser() -> argparse.ArgumentParser:
     _sync(
         _shared(
             _command(commands, "sync", "Keep an export current: each run writes only the cells new since the last.")
+        )
+    )
+    add_load(
+        _shared(
+            _command(
+                commands,
+                "load",
+                "Load cases and their timelines into DuckDB (or any dlt destination), each cell once, incrementally.",
+            )
         )
     )
     _timeline(_command(commands, "timeline", "Print one case's timeline."))

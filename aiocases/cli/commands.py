@@ -19,6 +19,7 @@ import attrs
 from aiocases.cli import lifecycle
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, stdout
 from aiocases.cli.exporting import ExportOptions, run_export
+from aiocases.cli.loading import run_load
 from aiocases.cli.syncing import SyncOptions, run_sync
 from aiocases.client import CasesClient
 from aiocases.config import DEFAULTS
@@ -197,6 +198,8 @@ async def run(args: argparse.Namespace) -> int:
         return await run_export(_options(ExportOptions, args), _client(args, max_concurrency=args.concurrency))
     if args.command == "sync":
         return await run_sync(_options(SyncOptions, args), _client(args, max_concurrency=args.concurrency))
+    if args.command == "load":
+        return await run_load(args, _client(args))
     if args.command in ("case", "projects", "types"):
         return await lifecycle.run(args, _client(args))
     handlers = {
