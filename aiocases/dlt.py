@@ -71,6 +71,7 @@ def cases_source(
     case_ids: Sequence[str] | None = None,
     client: CasesClient | None = None,
     on_error: ErrorHook | None = None,
+    on_case: Callable[[str, int], None] | None = None,
     **client_options: Any,
 ) -> Any:
     """The dlt source of the cases ``query`` finds (search syntax, such as
@@ -78,7 +79,8 @@ def cases_source(
     ``case_ids`` (UUIDs or keys): resources ``cases`` and ``timeline_cells``.
     ``client``: an open client to use (see rule 5), else one is made from
     ``client_options`` (``CasesClient``'s keywords).  ``on_error(case_id,
-    error)`` hears of each case that failed (default: a warning logged)."""
+    error)`` hears of each case that failed (default: a warning logged),
+    ``on_case(case_id, new_cells)`` of each whose new cells were all yielded."""
     if case_ids is not None and query is not None:
         raise InvalidArgument("give a query or case_ids, not both")
     ids = None if case_ids is None else arguments.strings("case_ids", case_ids)
@@ -102,6 +104,8 @@ def cases_source(
                 yield [cell_row(event.case_id, cell) for cell in event.cells]
             elif isinstance(event, CaseSynced) and event.bookmark is not None:
                 state[event.case_id] = event.bookmark.to_json()
+                if on_case is not None:
+                    on_case(event.case_id, event.cell_count)
             elif isinstance(event, CaseSynced) and event.error is not None:
                 failed(event.case_id, event.error)
 

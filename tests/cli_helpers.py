@@ -89,6 +89,27 @@ def small_filesystem(path: Path, size: str, *options: str) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
+def fake_as_the_readme_starts_it() -> Iterator[dict[str, str]]:
+    """``python -m aiocases.testing`` as the README starts it: yields this environment with what the export
+    line it prints sets (its URL and keys), the rest of ``DD_*`` and ``AIOCASES_*`` left out."""
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "aiocases.testing"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert fake.stdout is not None
+        printed = [fake.stdout.readline() for _ in range(3)]
+        exports = dict(item.split("=", 1) for item in printed[2].split()[1:])
+        assert printed[2].startswith("export AIOCASES_BASE_URL=") and exports["AIOCASES_BASE_URL"] == printed[0].strip()
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "AIOCASES_"))}
+        yield {**environ, **exports}
+    finally:
+        assert fake.stdin is not None and fake.stdout is not None
+        fake.stdin.close()
+        fake.wait(timeout=10)
+        fake.stdout.close()
+
+
+@contextlib.contextmanager
 def fake_in_a_thread(**kwargs: object) -> Iterator[FakeCasesAPI]:
     """The fake served from its own thread and loop, so that the test can run several loops."""
     started = threading.Event()

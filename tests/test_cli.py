@@ -11,7 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import API_KEY, APP_KEY, CASES, CELLS, SEED, Server, expected, export_lines, run
+from cli_helpers import (
+    API_KEY,
+    APP_KEY,
+    CASES,
+    CELLS,
+    SEED,
+    Server,
+    expected,
+    export_lines,
+    fake_as_the_readme_starts_it,
+    run,
+)
 
 from aiocases.testing import FakeCasesAPI
 
@@ -189,23 +200,8 @@ def _run_readme_example(tmp_path: Path, start: str) -> subprocess.CompletedProce
     example = re.search(r"```python\n(" + re.escape(start) + r".*?)```", readme, re.S)
     assert example is not None
     (tmp_path / "example.py").write_text(example.group(1))
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "aiocases.testing"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert fake.stdout is not None
-        printed = [fake.stdout.readline() for _ in range(3)]
-        exports = dict(item.split("=", 1) for item in printed[2].split()[1:])
-        assert printed[2].startswith("export AIOCASES_BASE_URL=") and exports["AIOCASES_BASE_URL"] == printed[0].strip()
-        environ = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "AIOCASES_"))}
-        return subprocess.run(
-            [sys.executable, "example.py"], cwd=tmp_path, env={**environ, **exports}, capture_output=True, text=True
-        )
-    finally:
-        assert fake.stdin is not None and fake.stdout is not None
-        fake.stdin.close()
-        fake.wait(timeout=10)
-        fake.stdout.close()
+    with fake_as_the_readme_starts_it() as env:
+        return subprocess.run([sys.executable, "example.py"], cwd=tmp_path, env=env, capture_output=True, text=True)
 
 
 def test_readme_library_example_runs(tmp_path: Path) -> None:

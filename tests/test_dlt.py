@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import API_KEY, APP_KEY, Server, small_filesystem
+from cli_helpers import API_KEY, APP_KEY, Server, fake_as_the_readme_starts_it, small_filesystem
 
 from aiocases import CasesClient
 from aiocases.testing import FakeCasesAPI
@@ -269,22 +269,34 @@ def test_the_readme_load_section_runs_as_written(tmp_path: Path) -> None:
     lines = [line.split("  #")[0].strip() for line in shell.group(1).splitlines()]
     (load_line,) = [line for line in lines if line.startswith(".venv/bin/aiocases load")]
     (tmp_path / "query.py").write_text(query.group(1))
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "aiocases.testing"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert fake.stdout is not None
-        printed = [fake.stdout.readline() for _ in range(3)]
-        exports = dict(item.split("=", 1) for item in printed[2].split()[1:])
-        env = {**environment(), **exports}
+    with fake_as_the_readme_starts_it() as fake_env:
+        env = {**environment(), **fake_env}
         loaded = subprocess.run([sys.executable, "-m", "aiocases.cli", *shlex.split(load_line)[1:]], cwd=tmp_path,
                                 env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
         assert loaded.returncode == 0, loaded.stderr
         asked = subprocess.run([sys.executable, "query.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    finally:
-        assert fake.stdin is not None and fake.stdout is not None
-        fake.stdin.close()
-        fake.wait(timeout=10)
-        fake.stdout.close()
     assert asked.returncode == 0, asked.stderr
     assert re.fullmatch(r"\d+ days?, \d+:\d\d:\d\d(\.\d+)?\n", asked.stdout), asked.stdout
+
+
+def test_progress_on_a_terminal(slow_server: Server, tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(load_command(slow_server, tmp_path), cwd=tmp_path, env=environment(),
+                               stdout=follower, stderr=follower)  # fmt: skip
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    assert process.wait(timeout=300) == 0
+    text = screen.decode()
+    assert re.search(r"\rload: \d+ cases, [\d,]+ new cells fetched\x1b\[K", text), text
+    assert f"loaded {CASES} cases and {CASES * CELLS:,} new or changed cells" in text

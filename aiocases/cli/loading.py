@@ -18,7 +18,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from aiocases.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from aiocases.cli.exporting import check_sources, open_input
@@ -74,7 +74,8 @@ async def run_load(args: argparse.Namespace, client: CasesClient) -> int:
     started = time.monotonic()
     async with client:
         query = None if ids is not None else args.query
-        source = cases_source(query, case_ids=ids, client=client, on_error=failed.__setitem__)
+        progress = _Progress(sys.stderr)
+        source = cases_source(query, case_ids=ids, client=client, on_error=failed.__setitem__, on_case=progress)
         pipeline = dlt.pipeline(
             pipeline_name=args.pipeline_name,
             destination=destination,
@@ -82,7 +83,10 @@ async def run_load(args: argparse.Namespace, client: CasesClient) -> int:
             pipelines_dir=pipelines_dir,
         )
         print(f"load: into {_where(args)}", file=sys.stderr)
-        rows = await asyncio.to_thread(_run, pipeline, source, args.full_refresh)
+        try:
+            rows = await asyncio.to_thread(_run, pipeline, source, args.full_refresh)
+        finally:
+            progress.close()
     took = time.monotonic() - started
     print(
         f"loaded {rows.get('cases', 0):,} cases and {rows.get('timeline_cells', 0):,} new or changed cells"
@@ -207,6 +211,29 @@ def _cause(exc: BaseException) -> BaseException:
         if isinstance(inner, CasesError):
             return inner
         seen = inner
+
+
+class _Progress:
+    """Cases and cells fetched, on one line of a terminal (nothing elsewhere), at most ten times a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream if stream.isatty() else None
+        self.cases = self.cells = 0
+        self._shown = 0.0
+
+    def __call__(self, case_id: str, cells: int) -> None:
+        self.cases += 1
+        self.cells += cells
+        now = time.monotonic()
+        if self.stream is not None and now - self._shown >= 0.1:
+            self._shown = now
+            self.stream.write(f"\rload: {self.cases:,} cases, {self.cells:,} new cells fetched\x1b[K")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not None and self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 class LoadFailed(CasesError):
