@@ -65,6 +65,8 @@ async def run_load(args: argparse.Namespace, client: CasesClient) -> int:
     if fd not in (None, 0):
         os.close(fd)
     check_sources(args, fd)
+    if (args.case_ids or args.input is not None) and (args.query is not None or args.all_cases):
+        raise UsageError("give case ids (as arguments or --input) or --query/--all-cases, not both")
     ids = await asyncio.to_thread(_ids, args)
     if ids == []:
         raise UsageError(f"--input {args.input} holds no case ids")
