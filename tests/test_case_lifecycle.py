@@ -209,7 +209,8 @@ async def test_a_flaky_network_never_creates_a_case_twice(seed: int) -> None:
                 except (TransportError, ServerError, DecodeError) as exc:
                     outcomes[title] = exc
 
-            await asyncio.gather(*(create(f"case {seed}-{n}") for n in range(40)))
+            # Bounded: every try has a timeout, so a wait past this is a hang, to be seen with its stacks.
+            await asyncio.wait_for(asyncio.gather(*(create(f"case {seed}-{n}") for n in range(40))), 120)
             throttled = api.stats.throttled
         await asyncio.sleep(0.8)  # let stalled requests land: the server may still create their cases
         made = [str(case.attributes["title"]) for case in fake.store.cases.values()]
