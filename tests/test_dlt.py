@@ -306,3 +306,15 @@ def test_progress_on_a_terminal(slow_server: Server, tmp_path: Path) -> None:
     text = screen.decode()
     assert re.search(r"\rload: \d+ cases, [\d,]+ new cells fetched\x1b\[K", text), text
     assert f"loaded {CASES} cases and {CASES * CELLS:,} new or changed cells" in text
+
+
+def test_a_duckdb_file_configured_the_dlt_way_is_used(slow_server: Server, tmp_path: Path) -> None:
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(
+        f'[destination.duckdb]\ncredentials = "{tmp_path / "mine.duckdb"}"\n'
+    )
+    done = subprocess.run(load_command(slow_server, tmp_path), cwd=tmp_path, env=environment(), capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "into duckdb (dataset datadog_cases)" in done.stderr and not (tmp_path / "aiocases.duckdb").exists()
+    assert_equal_to_the_truth(tmp_path / "mine.duckdb")

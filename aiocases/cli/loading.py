@@ -113,9 +113,7 @@ def _destination(name: str) -> Any:
     """dlt's destination of this name, its packages importable; DuckDB at ./aiocases.duckdb by default."""
     reference = _import("dlt.common.destination", "aiocases load needs dlt: pip install 'aiocases[dlt]'")
     exceptions = _import("dlt.common.destination.exceptions", "")
-    credentials = None
-    if name == "duckdb" and not os.environ.get("DESTINATION__DUCKDB__CREDENTIALS"):
-        credentials = str(Path("aiocases.duckdb").absolute())
+    credentials = str(Path("aiocases.duckdb").absolute()) if _default_duckdb(name) else None
     try:
         destination = reference.Destination.from_reference(name, credentials=credentials)
     except (exceptions.UnknownDestinationModule, exceptions.InvalidDestinationReference, ValueError):
@@ -242,7 +240,15 @@ class LoadFailed(CasesError):
     """dlt could not finish: one line for the user."""
 
 
+def _default_duckdb(destination: str) -> bool:
+    """DuckDB with no file configured the dlt way (the environment, ``.dlt/secrets.toml``): ./aiocases.duckdb."""
+    if destination != "duckdb":
+        return False
+    dlt = _import("dlt", "aiocases load needs dlt: pip install 'aiocases[dlt]'")
+    return dlt.secrets.get("destination.duckdb.credentials") is None
+
+
 def _where(args: argparse.Namespace) -> str:
-    if args.destination == "duckdb" and not os.environ.get("DESTINATION__DUCKDB__CREDENTIALS"):
+    if _default_duckdb(args.destination):
         return f"./aiocases.duckdb (dataset {args.dataset_name})"
     return f"{args.destination} (dataset {args.dataset_name})"
