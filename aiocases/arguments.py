@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, TypeGuard
 from urllib.parse import quote
 
 from aiocases.errors import InvalidArgument
@@ -20,6 +20,7 @@ __all__ = [
     "cell_id",
     "count",
     "flag",
+    "is_uuid",
     "labels",
     "message",
     "page",
@@ -115,9 +116,14 @@ def message(value: object) -> str:
     return value
 
 
+def is_uuid(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a UUID written as the API writes them (36 characters, hyphens, any case)."""
+    return isinstance(value, str) and _UUID.match(value) is not None
+
+
 def user_uuid(value: object) -> str:
     """A user UUID (``8146583c-0b5f-11ec-abf8-da7ad0900001``), in lower case."""
-    if not isinstance(value, str) or not _UUID.match(value):
+    if not is_uuid(value):
         raise InvalidArgument(
             f"user_uuid must be a UUID such as 8146583c-0b5f-11ec-abf8-da7ad0900001, got {value!r:.80}"
         )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
+from aiocases.arguments import is_uuid
 from aiocases.cli.errors import EXIT_OK, UsageError, stdout
 from aiocases.client import CasesClient
 from aiocases.models import Case, CaseType, Project, User
@@ -24,7 +25,6 @@ __all__ = ["add_commands", "run"]
 
 Command = Callable[[argparse.ArgumentParser], None]
 _CASE = "the case's UUID or key (PROJ-123)"
-_UUID_SHAPE = (8, 4, 4, 4, 12)
 
 
 def add_commands(
@@ -155,13 +155,8 @@ _CHANGES: dict[str, Callable[[CasesClient, argparse.Namespace], Coroutine[Any, A
 }
 
 
-def _is_uuid(text: str) -> bool:
-    parts = text.split("-")
-    return tuple(map(len, parts)) == _UUID_SHAPE and all(c in "0123456789abcdefABCDEF" for c in "".join(parts))
-
-
 async def _project_id(client: CasesClient, name: str) -> str:
-    if _is_uuid(name):
+    if is_uuid(name):
         return name
     projects = await client.get_projects()
     for project in projects:
@@ -172,7 +167,7 @@ async def _project_id(client: CasesClient, name: str) -> str:
 
 
 async def _type_id(client: CasesClient, name: str) -> str:
-    if _is_uuid(name):
+    if is_uuid(name):
         return name
     types = [t for t in await client.get_all_case_types() if not t.deleted]
     for case_type in types:

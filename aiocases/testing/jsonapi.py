@@ -21,10 +21,11 @@ Handlers raise :class:`Refusal`; the application turns it into the answer.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from aiohttp import web
+
+from aiocases.arguments import is_uuid
 
 __all__ = [
     "CONTENT_TYPE",
@@ -41,12 +42,6 @@ __all__ = [
 ]
 
 CONTENT_TYPE = "application/vnd.api+json"
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def is_uuid(text: str) -> bool:
-    """Whether ``text`` is a UUID as the server parses one."""
-    return _UUID.match(text) is not None
 
 
 async def data_of(request: web.Request, kind: str) -> dict[str, Any]:
