@@ -56,17 +56,7 @@ async def run_load(args: argparse.Namespace, client: CasesClient) -> int:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # no network but the API's
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")  # dlt's warnings are not the user's business
     dlt = _import("dlt", "aiocases load needs dlt: pip install 'aiocases[dlt]'")
-    destination = _destination(args.destination)
-    _check_name("dataset name", args.dataset_name, destination, args.destination)
-    if not _NAME.match(args.pipeline_name):
-        raise UsageError(f"--pipeline-name {args.pipeline_name!r}: use letters, digits, '_', '.' and '-'")
-    pipelines_dir = _pipelines_dir(args.pipelines_dir)
-    fd = open_input(args.input)  # refused now if it cannot be read
-    if fd not in (None, 0):
-        os.close(fd)
-    check_sources(args, fd)
-    if (args.case_ids or args.input is not None) and (args.query is not None or args.all_cases):
-        raise UsageError("give case ids (as arguments or --input) or --query/--all-cases, not both")
+    destination, pipelines_dir = _checked(args)
     ids = await asyncio.to_thread(_ids, args)
     if ids == []:
         raise UsageError(f"--input {args.input} holds no case ids")
@@ -100,6 +90,22 @@ async def run_load(args: argparse.Namespace, client: CasesClient) -> int:
     for case_id, error in list(failed.items())[:20]:
         print(f"aiocases: {case_id}: {error}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _checked(args: argparse.Namespace) -> tuple[Any, str | None]:
+    """The destination and the pipelines directory, once every option is found good (nothing written yet)."""
+    destination = _destination(args.destination)
+    _check_name("dataset name", args.dataset_name, destination, args.destination)
+    if not _NAME.match(args.pipeline_name):
+        raise UsageError(f"--pipeline-name {args.pipeline_name!r}: use letters, digits, '_', '.' and '-'")
+    pipelines_dir = _pipelines_dir(args.pipelines_dir)
+    fd = open_input(args.input)  # refused now if it cannot be read
+    if fd not in (None, 0):
+        os.close(fd)
+    check_sources(args, fd)
+    if (args.case_ids or args.input is not None) and (args.query is not None or args.all_cases):
+        raise UsageError("give case ids (as arguments or --input) or --query/--all-cases, not both")
+    return destination, pipelines_dir
 
 
 def _import(name: str, missing: str) -> Any:
