@@ -26,11 +26,10 @@ from typing import Any
 from aiohttp import web
 
 from aiocases.testing.jsonapi import answer, attributes_of, bad_request, data_of, invalid_parameter, is_uuid, not_found
-from aiocases.testing.org import Organization, statuses_config
+from aiocases.testing.org import CUSTOM_ATTRIBUTE_TYPES, Organization, statuses_config
 
 __all__ = ["AdminHandlers"]
 
-_VALUE_TYPES = ("URL", "TEXT", "NUMBER", "SELECT")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
@@ -201,7 +200,7 @@ class AdminHandlers:
         key, name = attributes.get("key"), attributes.get("display_name")
         if not isinstance(key, str) or not key or not isinstance(name, str) or not name:
             raise bad_request()
-        if attributes.get("type") not in _VALUE_TYPES or not isinstance(attributes.get("is_multi"), bool):
+        if attributes.get("type") not in CUSTOM_ATTRIBUTE_TYPES or not isinstance(attributes.get("is_multi"), bool):
             raise bad_request()
         if any(c["attributes"]["key"] == key and c["attributes"]["case_type_id"] == case_type["id"]
                for c in self.org.configs.values()):  # fmt: skip
@@ -218,7 +217,7 @@ class AdminHandlers:
         if config is None:
             raise not_found("custom_attribute not found")
         attributes = await attributes_of(request, "custom_attribute")
-        if "type" in attributes and attributes["type"] not in _VALUE_TYPES:
+        if "type" in attributes and attributes["type"] not in CUSTOM_ATTRIBUTE_TYPES:
             raise bad_request()
         _copy(attributes, config["attributes"], "display_name", "description", "type", "type_data", "map_from")
         return answer({"data": config})

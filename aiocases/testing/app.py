@@ -35,7 +35,15 @@ from attrs import define, field, frozen
 from aiocases.testing.admin import AdminHandlers
 from aiocases.testing.data import FakeCase
 from aiocases.testing.faults import ACTIONS, DROPPED, Faults, request_key
-from aiocases.testing.jsonapi import CONTENT_TYPE, Refusal, invalid_parameter, is_uuid, not_found
+from aiocases.testing.jsonapi import (
+    CONTENT_TYPE,
+    Refusal,
+    attributes_of,
+    bad_request,
+    invalid_parameter,
+    is_uuid,
+    not_found,
+)
 from aiocases.testing.lifecycle import CaseHandlers
 from aiocases.testing.limits import RateLimiter
 from aiocases.testing.search import SearchError, search_document
@@ -307,8 +315,6 @@ class _Fake:
         """POST .../comment: the new cell, 200 (an empty or missing comment: 400)."""
         case = self._case_or_404(request)
         message = await _comment_of(request)
-        if message is None:
-            return self.error(400, "Bad Request")
         cell = self.store.add_comment(case.id, message, via_api=True)
         return web.Response(body=json.dumps({"data": [cell]}).encode(), content_type=CONTENT_TYPE)
 
@@ -326,8 +332,6 @@ class _Fake:
                 raise not_found("timeline cell not found")
             return web.Response(status=204)
         message = await _comment_of(request)
-        if message is None:
-            return self.error(400, "Bad Request")
         edited = self.store.edit_comment(case.id, cell_id, message)
         if edited is None:
             raise not_found("timeline cell not found")
@@ -368,16 +372,12 @@ def _group(method: str, path: str) -> str:
     return "cases"
 
 
-async def _comment_of(request: web.Request) -> str | None:
-    """The comment of a CaseCommentRequest body, or None when it is not one (or empty)."""
-    try:
-        document = json.loads(await request.read())
-        data = document["data"]
-        comment = data["attributes"]["comment"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    if data.get("type") != "case" or not isinstance(comment, str) or not comment:
-        return None
+async def _comment_of(request: web.Request) -> str:
+    """The comment of a CaseCommentRequest body (read by :mod:`~aiocases.testing.jsonapi`'s rules); an empty or
+    missing one is a 400, as recorded."""
+    comment = (await attributes_of(request, "case")).get("comment")
+    if not isinstance(comment, str) or not comment:
+        raise bad_request()
     return comment
 
 

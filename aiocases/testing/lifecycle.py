@@ -41,7 +41,7 @@ from aiocases.testing.jsonapi import (
     not_found,
     wrong_type,
 )
-from aiocases.testing.org import legacy_type, status_group
+from aiocases.testing.org import CUSTOM_ATTRIBUTE_TYPES, legacy_type, status_group
 from aiocases.testing.search import SearchError, parse_filter
 from aiocases.testing.store import CaseStore
 
@@ -60,7 +60,6 @@ _GROUP_OF_STATUS = {
 }
 _BULK_ACTIONS = ("priority", "status", "assign", "unassign", "archive", "unarchive", "jira", "servicenow",
                  "linear", "update_project")  # fmt: skip
-_VALUE_TYPES = ("URL", "TEXT", "NUMBER", "SELECT")
 Update = Callable[[FakeCase, dict[str, Any]], bool]
 
 
@@ -305,7 +304,7 @@ class CaseHandlers:
 
     def _custom_attribute(self, case: FakeCase, key: str, value: Any) -> bool:
         config = self._config(case, key, "UpdateCustomAttribute")["attributes"]
-        if not isinstance(value, dict) or value.get("type") not in _VALUE_TYPES:
+        if not isinstance(value, dict) or value.get("type") not in CUSTOM_ATTRIBUTE_TYPES:
             raise bad_request()
         kind, multi, given = value["type"], value.get("is_multi"), value.get("value")
         items = given if isinstance(given, list) else [given]

@@ -17,7 +17,10 @@ from attrs import define, field
 from aiocases.models import JSON
 from aiocases.testing.data import STANDARD_TYPE, Generator
 
-__all__ = ["STANDARD_TYPE", "Organization", "legacy_type", "status_group", "statuses_config"]
+__all__ = ["CUSTOM_ATTRIBUTE_TYPES", "STANDARD_TYPE", "Organization", "legacy_type", "status_group", "statuses_config"]
+
+#: The types a custom attribute may have (its configuration's, and its value's on a case).
+CUSTOM_ATTRIBUTE_TYPES = ("URL", "TEXT", "NUMBER", "SELECT")
 
 _GROUPS = ("open", "in_progress", "closed")
 _BUILT_IN = {
